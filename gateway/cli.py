@@ -1,0 +1,94 @@
+"""Command line: `meetings-gateway <command>` (also `python -m gateway <command>`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import fields
+
+from gateway.simulators.cluster import DEFAULT_PORTS, NAMES, Simulators, running_simulators
+from gateway.simulators.dataset import DEFAULT_SEED, DatasetSizes, build_dataset
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a TCP port")
+    return port
+
+
+def _size(text: str) -> int:
+    size = int(text)
+    if not 0 <= size <= 100_000:
+        raise argparse.ArgumentTypeError("a size is between 0 and 100000")
+    return size
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="meetings-gateway", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    simulate = commands.add_parser(
+        "simulate", help="run the five upstream simulators on loopback until interrupted"
+    )
+    simulate.add_argument("--host", default="127.0.0.1")
+    for name in NAMES:
+        simulate.add_argument(
+            f"--{name}-port", type=_port, default=DEFAULT_PORTS[name], metavar="PORT",
+            help=f"port of the {name} simulator (default {DEFAULT_PORTS[name]})",
+        )  # fmt: skip
+    simulate.add_argument("--seed", type=int, default=DEFAULT_SEED, help="data set seed")
+    for size in fields(DatasetSizes):
+        flag = f"--{size.name.replace('_', '-')}-count"
+        simulate.add_argument(
+            flag, dest=f"size_{size.name}", type=_size, default=size.default, metavar="N",
+            help=f"records for {size.name} (default {size.default})",
+        )  # fmt: skip
+    simulate.add_argument(
+        "--no-rate-limits", action="store_true", help="do not enforce the documented rate limits"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "simulate":
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(_simulate(args))
+    except OSError as error:  # most often: a port is taken
+        print(f"meetings-gateway: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _simulate(args: argparse.Namespace) -> None:
+    sizes = DatasetSizes(**{f.name: getattr(args, f"size_{f.name}") for f in fields(DatasetSizes)})
+    dataset = build_dataset(seed=args.seed, sizes=sizes)
+    ports = {name: getattr(args, f"{name}_port") for name in NAMES}
+    async with running_simulators(
+        dataset, host=args.host, ports=ports, rate_limits=not args.no_rate_limits
+    ) as simulators:
+        print_simulators(simulators, host=args.host)
+        await _until_interrupted()
+
+
+def print_simulators(simulators: Simulators, *, host: str) -> None:
+    dataset = simulators.dataset
+    print(f"Simulators ready (data seed {dataset.seed}, now {dataset.now:%Y-%m-%dT%H:%M:%SZ}):")
+    for simulator in simulators:
+        base_url = f"http://{host}:{simulator.port}{simulator.api.prefix}"
+        print(f"  {simulator.name:<11} {base_url:<36} key {simulator.api_key}")
+    print("Admin API: <origin>/__admin/{requests,faults,records,rate-limits}. Ctrl-C stops.")
+    sys.stdout.flush()
+
+
+async def _until_interrupted() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()

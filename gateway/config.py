@@ -1,0 +1,75 @@
+"""The one `Settings` object: environment variables with prefix GATEWAY_, `__` for nesting."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateway.model import Source
+
+
+class SourceSettings(BaseModel):
+    base_url: str
+    api_key: SecretStr | None = None  # no key: the source is disabled
+    timeout: float = Field(default=5.0, gt=0, le=120)  # seconds for one source's whole answer
+    cache_ttl: float = Field(default=30.0, ge=0)  # seconds an entry is fresh
+    stale_ttl: float = Field(default=300.0, ge=0)  # seconds past that it may still be served
+    retries: int = Field(default=2, ge=0, le=5)  # for connection errors and 502/503/504
+    circuit_failures: int = Field(default=5, ge=1)  # failures in a row that open the circuit
+    circuit_cooldown: float = Field(default=30.0, gt=0)  # seconds before a trial request
+
+    @property
+    def enabled(self) -> bool:
+        return self.api_key is not None and bool(self.api_key.get_secret_value())
+
+
+# One class per source only for its default base URL: a partial override from the
+# environment (just an API key) then keeps the rest of the defaults.
+class LeezySettings(SourceSettings):
+    base_url: str = "https://app.leezy.ai/api/v1"
+
+
+class NexorSettings(SourceSettings):
+    base_url: str = "https://api.getnexor.ai/api/public"
+
+
+class MeetStreamSettings(SourceSettings):
+    base_url: str = "https://api.meetstream.ai/api/v1"
+
+
+class SalesloftSettings(SourceSettings):
+    base_url: str = "https://api.salesloft.com/v2"
+
+
+class DailySettings(SourceSettings):
+    base_url: str = "https://api.daily.co/v1"
+
+
+class CacheSettings(BaseModel):
+    url: str = "memory://"
+    max_entries: int = Field(default=10_000, ge=1)
+
+
+class LimitSettings(BaseModel):
+    max_depth: int = Field(default=12, ge=1)
+    max_aliases: int = Field(default=30, ge=1)
+    max_tokens: int = Field(default=2000, ge=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GATEWAY_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    leezy: LeezySettings = LeezySettings()
+    nexor: NexorSettings = NexorSettings()
+    meetstream: MeetStreamSettings = MeetStreamSettings()
+    salesloft: SalesloftSettings = SalesloftSettings()
+    daily: DailySettings = DailySettings()
+    cache: CacheSettings = CacheSettings()
+    limits: LimitSettings = LimitSettings()
+    graphiql: bool = True
+
+    def source(self, source: Source) -> SourceSettings:
+        settings: SourceSettings = getattr(self, source.value)
+        return settings

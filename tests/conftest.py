@@ -1,0 +1,59 @@
+"""Fixtures shared by every test: the seeded data set and the five simulators on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from functools import cache
+
+import aiohttp
+import pytest
+
+from gateway.config import Settings
+from gateway.simulators.cluster import Simulators, running_simulators
+from gateway.simulators.dataset import Dataset, build_dataset
+
+# A fixed "now" makes every expectation reproducible; the simulators' clock is frozen at it.
+REFERENCE_NOW = datetime(2026, 3, 10, 14, 7, 30, tzinfo=UTC)
+
+
+@cache
+def _dataset() -> Dataset:
+    return build_dataset(now=REFERENCE_NOW)
+
+
+@pytest.fixture
+def dataset() -> Dataset:
+    """The data set the simulators start from (each simulator holds its own copy)."""
+    return _dataset()
+
+
+@pytest.fixture
+async def simulators(dataset: Dataset) -> AsyncIterator[Simulators]:
+    """All five simulators on free loopback ports, rate limits off (tests switch them on)."""
+    async with running_simulators(
+        dataset, clock=lambda: REFERENCE_NOW, rate_limits=False
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+def settings(simulators: Simulators) -> Settings:
+    """Gateway settings pointing at the simulators, independent of the environment."""
+    values = {
+        sim.name: {"base_url": sim.base_url, "api_key": sim.api_key, "retries": 0}
+        for sim in simulators
+    }
+    return Settings.model_validate({**values, "cache": {"url": "memory://"}})
+
+
+@pytest.fixture
+async def upstream_session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install check lint test simulate clean
+.PHONY: install check lint test demo serve simulate schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,20 @@ lint: install
 	$(BIN)/mypy
 
 test: install
+	scripts/ensure-chromium
 	$(BIN)/pytest
+
+## demo: simulators with seeded data + the gateway; GraphiQL on http://127.0.0.1:8000/graphql
+demo: install
+	$(BIN)/meetings-gateway demo
+
+## serve: the gateway against the upstreams configured by GATEWAY_* variables
+serve: install
+	$(BIN)/meetings-gateway serve
+
+## schema: regenerate schema.graphql from the code
+schema: install
+	$(BIN)/meetings-gateway export-schema > schema.graphql
 
 ## simulate: the five upstream simulators on 127.0.0.1, until Ctrl-C
 simulate: install

@@ -8,8 +8,16 @@ import contextlib
 import signal
 import sys
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import fields
 
+import uvicorn
+from pydantic import SecretStr
+
+from gateway.api.schema import build_schema
+from gateway.app import create_app
+from gateway.config import Settings
+from gateway.model import Source
 from gateway.simulators.cluster import DEFAULT_PORTS, NAMES, Simulators, running_simulators
 from gateway.simulators.dataset import DEFAULT_SEED, DatasetSizes, build_dataset
 
@@ -31,10 +39,30 @@ def _size(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="meetings-gateway", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the gateway against the configured upstreams")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=_port, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+
+    demo = commands.add_parser(
+        "demo", help="the five simulators with seeded data and the gateway against them"
+    )
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=_port, default=8000, help="gateway port (default 8000)")
+    _add_simulator_arguments(demo)
+
     simulate = commands.add_parser(
         "simulate", help="run the five upstream simulators on loopback until interrupted"
     )
     simulate.add_argument("--host", default="127.0.0.1")
+    _add_simulator_arguments(simulate)
+
+    commands.add_parser("export-schema", help="print the GraphQL SDL (what schema.graphql holds)")
+    return parser
+
+
+def _add_simulator_arguments(simulate: argparse.ArgumentParser) -> None:
     for name in NAMES:
         simulate.add_argument(
             f"--{name}-port", type=_port, default=DEFAULT_PORTS[name], metavar="PORT",
@@ -50,30 +78,58 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--no-rate-limits", action="store_true", help="do not enforce the documented rate limits"
     )
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "simulate":
-            with contextlib.suppress(KeyboardInterrupt):
-                asyncio.run(_simulate(args))
+        match args.command:
+            case "export-schema":
+                print(build_schema().as_str())
+            case "serve":
+                uvicorn.run(
+                    "gateway.app:create_app", factory=True, host=args.host, port=args.port,
+                    workers=args.workers,
+                )  # fmt: skip
+            case "demo" | "simulate":
+                with contextlib.suppress(KeyboardInterrupt):
+                    asyncio.run(_demo(args) if args.command == "demo" else _simulate(args))
     except OSError as error:  # most often: a port is taken
         print(f"meetings-gateway: {error}", file=sys.stderr)
         return 1
     return 0
 
 
-async def _simulate(args: argparse.Namespace) -> None:
+def _simulators(args: argparse.Namespace) -> AbstractAsyncContextManager[Simulators]:
     sizes = DatasetSizes(**{f.name: getattr(args, f"size_{f.name}") for f in fields(DatasetSizes)})
     dataset = build_dataset(seed=args.seed, sizes=sizes)
     ports = {name: getattr(args, f"{name}_port") for name in NAMES}
-    async with running_simulators(
+    return running_simulators(
         dataset, host=args.host, ports=ports, rate_limits=not args.no_rate_limits
-    ) as simulators:
+    )
+
+
+async def _simulate(args: argparse.Namespace) -> None:
+    async with _simulators(args) as simulators:
         print_simulators(simulators, host=args.host)
         await _until_interrupted()
+
+
+async def _demo(args: argparse.Namespace) -> None:
+    async with _simulators(args) as simulators:
+        print_simulators(simulators, host=args.host)
+        settings = Settings()  # the environment still sets timeouts, cache...
+        upstreams = {
+            sim.name: settings.source(Source(sim.name)).model_copy(
+                update={"base_url": sim.base_url, "api_key": SecretStr(sim.api_key)}
+            )
+            for sim in simulators
+        }
+        app = create_app(settings.model_copy(update=upstreams))
+        server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port))
+        print(f"GraphiQL: http://{args.host}:{args.port}/graphql  (Ctrl-C stops everything)")
+        sys.stdout.flush()
+        await server.serve()
 
 
 def print_simulators(simulators: Simulators, *, host: str) -> None:
@@ -82,7 +138,7 @@ def print_simulators(simulators: Simulators, *, host: str) -> None:
     for simulator in simulators:
         base_url = f"http://{host}:{simulator.port}{simulator.api.prefix}"
         print(f"  {simulator.name:<11} {base_url:<36} key {simulator.api_key}")
-    print("Admin API: <origin>/__admin/{requests,faults,records,rate-limits}. Ctrl-C stops.")
+    print("Admin API: <origin>/__admin/{requests,faults,records,rate-limits}.")
     sys.stdout.flush()
 
 

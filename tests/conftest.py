@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from functools import cache
+from typing import Any
 
 import aiohttp
 import pytest
+import uvicorn
 
+from gateway.app import create_app
 from gateway.config import Settings
 from gateway.simulators.cluster import Simulators, running_simulators
 from gateway.simulators.dataset import Dataset, build_dataset
@@ -57,3 +61,43 @@ def settings(simulators: Simulators) -> Settings:
 async def upstream_session() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture
+async def gateway_url(settings: Settings) -> AsyncIterator[str]:
+    """The gateway app served by uvicorn on a free loopback port, against the simulators."""
+    app = create_app(settings, clock=lambda: REFERENCE_NOW)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # raises what stopped the server
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+class GraphQLClient:
+    """Posts GraphQL to the gateway over real HTTP; returns the decoded response body."""
+
+    def __init__(self, http: aiohttp.ClientSession, url: str) -> None:
+        self.http = http
+        self.url = url + "/graphql"
+
+    async def __call__(
+        self, query: str, variables: dict[str, Any] | None = None, *, status: int = 200
+    ) -> dict[str, Any]:
+        payload = {"query": query, "variables": variables or {}}
+        async with self.http.post(self.url, json=payload) as response:
+            body: dict[str, Any] = await response.json()
+            assert response.status == status, body
+            return body
+
+
+@pytest.fixture
+def gql(http: aiohttp.ClientSession, gateway_url: str) -> GraphQLClient:
+    return GraphQLClient(http, gateway_url)

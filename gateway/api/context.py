@@ -1,0 +1,53 @@
+"""Per-request state: the gateway, one "now", DataLoaders, and upstream errors to report."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from strawberry.dataloader import DataLoader
+from strawberry.fastapi import BaseContext
+
+from gateway.aggregate import Gateway
+from gateway.errors import UpstreamError
+from gateway.model import Lead, LeadKey, Meeting, ScheduledBot
+
+ALL_BOTS = "all"
+
+
+class Context(BaseContext):
+    def __init__(self, gateway: Gateway, now: datetime | None = None) -> None:
+        super().__init__()
+        self.gateway = gateway
+        self.now = now or datetime.now(UTC)  # one "now" for the whole request
+        self.upstream_errors: list[ReportedError] = []
+        self.bots = DataLoader[str, list[ScheduledBot]](self._load_bots)
+        self.meeting_by_event = DataLoader[str, Meeting | None](self._load_meetings_by_event)
+        self.lead = DataLoader[LeadKey, Lead | None](self._load_leads)
+
+    def report(self, path: list[str | int], error: UpstreamError) -> None:
+        """An upstream failure the query survived: it goes into `errors[]`."""
+        self.upstream_errors.append(ReportedError(path, error))
+
+    async def _load_bots(self, keys: list[str]) -> list[list[ScheduledBot]]:
+        bots = await self.gateway.scheduled_bots()
+        return [bots for _ in keys]
+
+    async def _load_meetings_by_event(self, event_ids: list[str]) -> list[Meeting | None]:
+        meetings = await self.gateway.meetings_by_event(event_ids, self.now)
+        by_event = {m.calendar_event_id: m for m in meetings}
+        return [by_event.get(event_id) for event_id in event_ids]
+
+    async def _load_leads(self, keys: list[LeadKey]) -> list[Lead | BaseException | None]:
+        # One call per lead (the APIs have no batch look-up); a failure stays with its key.
+        found = await asyncio.gather(
+            *(self.gateway.lead(key) for key in keys), return_exceptions=True
+        )
+        return list(found)
+
+
+@dataclass(frozen=True)
+class ReportedError:
+    path: list[str | int]
+    error: UpstreamError

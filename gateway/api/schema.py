@@ -1,0 +1,137 @@
+"""The GraphQL schema: root fields (delegating to resolvers), federation, limits."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.federation.schema import FederationAny, Schema
+from strawberry.relay import Node
+from strawberry.types.info import Info
+
+from gateway.api import resolvers
+from gateway.api.errors import GatewayErrors, is_client_safe
+from gateway.api.inputs import MeetingFilterInput, MeetingOrderInput, ScheduledBotFilterInput
+from gateway.api.scalars import SCALARS
+from gateway.api.types import (
+    Lead,
+    Meeting,
+    MeetingConnection,
+    ScheduledBot,
+    ScheduledBotConnection,
+    SourceHealth,
+)
+from gateway.config import LimitSettings
+from gateway.errors import BadUserInput
+
+CACHE_SIZE = 512  # parsed and validated documents kept per process
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Any Meeting, Lead or ScheduledBot by its global id.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return await resolvers.node(info, id)
+
+    @strawberry.field(
+        description="Meetings of every source, merged into one order. Default: 20, START_TIME DESC."
+    )
+    async def meetings(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: MeetingFilterInput | None = None,
+        order_by: MeetingOrderInput | None = None,
+    ) -> MeetingConnection:
+        return await resolvers.meetings(info, first, after, last, before, filter, order_by)
+
+    @strawberry.field
+    async def meeting(self, info: Info, id: strawberry.ID) -> Meeting | None:
+        return await resolvers.meeting(info, id)
+
+    @strawberry.field(description="A Nexor lead or a Salesloft person.")
+    async def lead(self, info: Info, id: strawberry.ID) -> Lead | None:
+        return await resolvers.lead(info, id)
+
+    @strawberry.field(description="Several leads at once (at most 100), in the order asked.")
+    async def leads(self, info: Info, ids: list[strawberry.ID]) -> list[Lead | None]:
+        return await resolvers.leads(info, ids)
+
+    @strawberry.field(description="Upcoming MeetStream bots, earliest join first.")
+    async def scheduled_bots(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: ScheduledBotFilterInput | None = None,
+    ) -> ScheduledBotConnection:
+        return await resolvers.scheduled_bots(info, first, after, filter)
+
+    @strawberry.field(description="Each upstream: configured or not, and its last contact.")
+    def sources(self, info: Info) -> list[SourceHealth]:
+        return resolvers.sources(info)
+
+
+class GatewaySchema(Schema):
+    """Validates `_entities` representations before strawberry sees them.
+
+    Strawberry would hand raw Python errors (KeyError...) to clients for a representation
+    without `__typename` or `id`; ours answer BAD_USER_INPUT per representation.
+    """
+
+    def entities_resolver(
+        self, info: Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        if len(representations) > resolvers.MAX_IDS:
+            raise BadUserInput(f"`representations` takes at most {resolvers.MAX_IDS} items.")
+        results: list[Any] = []
+        for item in representations:
+            representation = cast(Any, item)
+            problem = _representation_problem(representation)
+            if problem is None:
+                type_name = representation["__typename"]
+                results.append(resolvers.entity(info, type_name, representation))
+            else:
+                results.append(GraphQLError(problem, extensions={"code": "BAD_USER_INPUT"}))
+        return results
+
+
+def _representation_problem(representation: Any) -> str | None:
+    if not isinstance(representation, dict):
+        return "A representation must be an object with `__typename` and `id`."
+    type_name = representation.get("__typename")
+    if type_name not in resolvers.ENTITY_TYPES:
+        return f"`__typename` must be one of {', '.join(resolvers.ENTITY_TYPES)}."
+    if not isinstance(representation.get("id"), str):
+        return f"A {type_name} representation needs its `id` (a string)."
+    return None
+
+
+def build_schema(limits: LimitSettings | None = None) -> GatewaySchema:
+    limits = limits or LimitSettings()
+    return GatewaySchema(
+        query=Query,
+        types=[Meeting, Lead, ScheduledBot],
+        scalar_overrides=SCALARS,
+        extensions=[
+            GatewayErrors,
+            lambda: MaskErrors(should_mask_error=lambda error: not is_client_safe(error)),
+            lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+            lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+            lambda: ParserCache(maxsize=CACHE_SIZE),
+            lambda: ValidationCache(maxsize=CACHE_SIZE),
+        ],
+    )

@@ -1,0 +1,118 @@
+"""The FastAPI application: `/graphql` (with a self-hosted GraphiQL) and `/healthz`.
+
+I/O objects (the one aiohttp session, the sources) are built in the lifespan, never at
+import time, so importing the app is free and every app instance owns its connections.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+
+from gateway.aggregate import Gateway
+from gateway.api.context import Context
+from gateway.api.errors import add_codes
+from gateway.api.graphiql import GRAPHIQL_CSP, graphiql_html, mount_graphiql_assets
+from gateway.api.schema import build_schema
+from gateway.config import Settings
+from gateway.sources.registry import build_sources
+
+GRAPHQL_PATH = "/graphql"
+ASSETS_PATH = "/graphiql-assets"
+MAX_UPSTREAM_CONNECTIONS = 100
+
+EXAMPLE_QUERY = """\
+# Upcoming meetings of every source, merged and ordered by start time.
+# Try: orderBy: {field: START_TIME, direction: ASC}, filter: {status: [CONFIRMED]},
+# paging with `after: <endCursor>`, or `sources { source state message }` below.
+query UpcomingMeetings {
+  meetings(first: 10, filter: {upcoming: true}, orderBy: {direction: ASC}) {
+    totalCount
+    edges {
+      node {
+        id
+        source
+        title
+        status
+        startTime
+        platform
+        attendees { name email isOrganizer }
+        bots { botId status scheduledJoinTime }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+    sources { source state latencyMs message }
+  }
+}
+"""
+
+
+class GatewayGraphQLRouter(GraphQLRouter[Context, None]):
+    """Strawberry's router, with our GraphiQL page and a stricter request body parser."""
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        page = graphiql_html(
+            endpoint=GRAPHQL_PATH, assets_url=ASSETS_PATH, default_query=EXAMPLE_QUERY
+        )
+        return HTMLResponse(page, headers={"Content-Security-Policy": GRAPHIQL_CSP})
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        if result.errors:
+            add_codes(result.errors)
+        return await super().process_result(request, result)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # Strawberry answers 500 to invalid UTF-8 or a JSON body that is not an object.
+        try:
+            decoded = json.loads(data)
+        except UnicodeDecodeError:
+            raise HTTPException(400, "The request body is not UTF-8.") from None
+        if not isinstance(decoded, dict):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return decoded
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None
+) -> FastAPI:
+    """The app; `clock` fixes "now" (upcoming meetings, Salesloft's COMPLETED) in tests."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        connector = aiohttp.TCPConnector(limit=MAX_UPSTREAM_CONNECTIONS)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            app.state.gateway = Gateway(build_sources(settings, session))
+            yield
+
+    async def context(request: Request) -> Context:
+        gateway: Gateway = request.app.state.gateway
+        return Context(gateway, now=clock() if clock else None)
+
+    app = FastAPI(title="meetings-gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
+    router = GatewayGraphQLRouter(
+        build_schema(settings.limits),
+        context_getter=context,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        allow_queries_via_get=False,
+    )
+    app.include_router(router, prefix=GRAPHQL_PATH)
+    mount_graphiql_assets(app, ASSETS_PATH)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,79 @@
+"""Opaque keyset cursors: a position in the merged order plus the query they belong to."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from gateway.errors import BadUserInput
+from gateway.model import Source
+from gateway.query import MeetingFilter, Ordering, Position
+
+MAX_CURSOR_LENGTH = 512
+
+
+def query_fingerprint(meeting_filter: MeetingFilter, ordering: Ordering) -> str:
+    """Identifies filter + order, so a cursor from another query is refused."""
+    canonical = {
+        "filter": meeting_filter.canonical(),
+        "field": ordering.field.value,
+        "direction": ordering.direction.value,
+    }
+    digest = hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+    return digest[:16]
+
+
+def encode_cursor(position: Position, fingerprint: str) -> str:
+    payload = {
+        "v": None if position.value is None else position.value.isoformat(),
+        "s": position.source.value,
+        "i": position.source_id,
+        "q": fingerprint,
+    }
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, fingerprint: str, *, argument: str) -> Position:
+    """The position in a cursor of this query; anything else is a BAD_USER_INPUT error."""
+    payload = _payload(cursor)
+    if payload is None:
+        raise BadUserInput(f"`{argument}` is not a valid cursor: use a cursor from this field.")
+    if payload["q"] != fingerprint:
+        raise BadUserInput(
+            f"`{argument}` is a cursor of another filter or order: start again from the first page."
+        )
+    return Position(payload["v"], payload["s"], payload["i"])
+
+
+def _payload(cursor: str) -> dict[str, Any] | None:
+    if not cursor or len(cursor) > MAX_CURSOR_LENGTH:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload = json.loads(raw)
+        value = payload["v"]
+        return {
+            "v": None if value is None else _aware(datetime.fromisoformat(value)),
+            "s": Source(payload["s"]),
+            "i": _text(payload["i"]),
+            "q": _text(payload["q"]),
+        }
+    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
+        return None
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("naive time in cursor")
+    return moment
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("cursor part is not text")
+    return value

@@ -1,0 +1,115 @@
+"""What a meeting source offers the aggregation, and the help all sources share.
+
+A source turns a `MeetingRequest` into upstream calls (pushing down what its API can
+filter), validates and maps what comes back, then applies the *whole* filter itself, so
+a filter means the same for every source whatever its API could push down.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from gateway.errors import UpstreamBadResponse
+from gateway.model import Lead, LeadKey, Meeting, Source
+from gateway.query import MeetingFilter, Ordering, Position
+from gateway.sources.http import UpstreamClient
+
+WireModel = TypeVar("WireModel", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingRequest:
+    filter: MeetingFilter
+    ordering: Ordering
+    after: Position | None = None  # keyset position: only meetings strictly after it
+    need: int | None = None  # matches wanted after `after`; None: every match (totalCount)
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingAnswer:
+    meetings: list[Meeting]  # matches strictly after `after`, in order (at least `need`)
+    total: int | None  # every match of the filter; None when the source did not count
+    has_before: bool  # some match lies at or before `after`
+
+
+class MeetingSource(ABC):
+    """One upstream that holds meetings (Leezy, Nexor, Salesloft, Daily)."""
+
+    source: ClassVar[Source]
+    has_leads: ClassVar[bool] = False  # meetings carry a lead (Nexor, Salesloft)
+    has_update_time: ClassVar[bool] = True
+    requires_lead_ids: ClassVar[bool] = False  # lists meetings per lead only (Nexor)
+
+    def __init__(self, client: UpstreamClient) -> None:
+        self.client = client
+
+    def skip_reason(self, meeting_filter: MeetingFilter) -> str | None:
+        """Why this source cannot answer the filter at all, or None when it can."""
+        name = self.source.name
+        if meeting_filter.sources is not None and self.source not in meeting_filter.sources:
+            return f"{name} is not among the requested sources"
+        if self.requires_lead_ids and meeting_filter.lead_ids is None:
+            return f"{name} lists meetings per lead only: filter by leadIds to include it"
+        if meeting_filter.lead_ids is not None:
+            if not self.has_leads:
+                return f"{name} meetings have no lead, so leadIds excludes them"
+            if not any(key.source is self.source for key in meeting_filter.lead_ids):
+                return f"no {name} lead among leadIds"
+        if meeting_filter.chatbot_id is not None and self.source is not Source.LEEZY:
+            return f"{name} meetings have no chatbot, so chatbotId excludes them"
+        if meeting_filter.updated_since is not None and not self.has_update_time:
+            return f"{name} has no update time, so updatedSince excludes it"
+        return None
+
+    @abstractmethod
+    async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
+        """Matches of `request.filter` after `request.after`, in `request.ordering`."""
+
+    @abstractmethod
+    async def meeting(self, node_id: str, now: datetime) -> Meeting | None:
+        """One meeting by the part of its node id after "<source>:", or None if unknown.
+
+        An id that cannot be this source's raises `BadUserInput`.
+        """
+
+
+class LeadSource(ABC):
+    """A source whose meetings belong to leads (Nexor leads, Salesloft persons)."""
+
+    @abstractmethod
+    def lead_key(self, source_id: str) -> LeadKey | None:
+        """The key for an upstream lead id, or None when the id cannot be one (not a UUID...)."""
+
+    @abstractmethod
+    async def lead(self, key: LeadKey) -> Lead | None:
+        """The lead, or None when the upstream does not know it."""
+
+
+def answer_from(candidates: Iterable[Meeting], request: MeetingRequest) -> MeetingAnswer:
+    """For sources that read every candidate: filter, order, and cut at the keyset position."""
+    matches = [m for m in candidates if request.filter.matches(m, request.now)]
+    matches.sort(key=request.ordering.meeting_key)
+    after = request.after
+    if after is None:
+        return MeetingAnswer(matches, total=len(matches), has_before=False)
+    following = [m for m in matches if request.ordering.is_after(m, after)]
+    return MeetingAnswer(following, total=len(matches), has_before=len(following) < len(matches))
+
+
+def validate(source: Source, model: type[WireModel], body: Any) -> WireModel:
+    """Validate an upstream body; a wrong shape is that source's BAD_RESPONSE, never a crash."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise UpstreamBadResponse(
+            source, f"answered with an unexpected shape at {where}: {first['msg']}"
+        ) from None

@@ -1,0 +1,191 @@
+"""Daily: video sessions that happened or are happening, as meetings.
+
+`GET /meetings` is cursor-paginated (newest first, `starting_after=<last id>`), so its pages
+can only be walked one after another. A session has no title, no email and no update time.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import aiohttp
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from gateway.config import SourceSettings
+from gateway.errors import BadUserInput, UpstreamBadResponse, UpstreamUnauthorized
+from gateway.model import Attendee, LocationType, Meeting, MeetingStatus, Platform, Source
+from gateway.query import MeetingFilter
+from gateway.sources.base import MeetingAnswer, MeetingRequest, MeetingSource, answer_from, validate
+from gateway.sources.http import JsonAnswer, Params, UpstreamClient
+
+PAGE_SIZE = 100
+# Daily session ids are UUIDs; anything URL-safe is accepted so a path cannot be smuggled in.
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+# Bounded so that a wild value is a bad response, not an overflow while mapping.
+UnixSeconds = Annotated[StrictInt, Field(ge=0, le=32_503_680_000)]  # up to the year 3000
+Seconds = Annotated[StrictInt, Field(ge=0, le=1_000_000_000)]
+
+
+class DailyParticipant(_Wire):
+    user_id: StrictStr | None
+    participant_id: StrictStr
+    user_name: StrictStr | None
+    join_time: UnixSeconds
+    duration: Seconds
+
+
+class DailySession(_Wire):
+    id: StrictStr
+    room: StrictStr
+    start_time: UnixSeconds
+    duration: Seconds
+    ongoing: StrictBool
+    max_participants: StrictInt | None = None
+    participants: list[DailyParticipant]
+
+
+class DailyPage(_Wire):
+    total_count: StrictInt
+    data: list[dict[str, Any]]
+
+
+class DailyError(_Wire):
+    error: StrictStr
+    info: StrictStr | None = None
+
+
+def _utc(unix_seconds: int) -> datetime:
+    return datetime.fromtimestamp(unix_seconds, UTC)
+
+
+def _attendee(participant: DailyParticipant) -> Attendee:
+    return Attendee(
+        name=participant.user_name,
+        email=None,
+        joined_at=_utc(participant.join_time),
+        duration_seconds=participant.duration,
+    )
+
+
+def to_meeting(raw: dict[str, Any]) -> Meeting:
+    """Validate one session as received and map it; `raw` keeps the dict itself."""
+    session = validate(Source.DAILY, DailySession, raw)
+    start = _utc(session.start_time)
+    return Meeting(
+        source=Source.DAILY,
+        source_id=session.id,
+        status=MeetingStatus.IN_PROGRESS if session.ongoing else MeetingStatus.COMPLETED,
+        source_status="ongoing" if session.ongoing else "finished",
+        start_time=start,
+        end_time=start + timedelta(seconds=session.duration),
+        platform=Platform.DAILY,
+        location_type=LocationType.VIDEO,
+        attendees=tuple(_attendee(p) for p in session.participants),
+        raw=raw,
+    )
+
+
+_DAILY_STATUSES = frozenset({MeetingStatus.IN_PROGRESS, MeetingStatus.COMPLETED})
+
+
+def _ongoing(statuses: frozenset[MeetingStatus] | None) -> str | None:
+    """`ongoing` when the statuses a session can have narrow to one (others never match)."""
+    possible = _DAILY_STATUSES if statuses is None else statuses & _DAILY_STATUSES
+    if possible == {MeetingStatus.IN_PROGRESS}:
+        return "true"
+    if possible == {MeetingStatus.COMPLETED}:
+        return "false"
+    return None
+
+
+def _can_match(meeting_filter: MeetingFilter) -> bool:
+    """False when no Daily session can match, so the upstream need not be asked."""
+    statuses = meeting_filter.statuses
+    if statuses is not None and not statuses & _DAILY_STATUSES:
+        return False
+    after, before = meeting_filter.start_after, meeting_filter.start_before
+    if before is not None and before <= _EPOCH:
+        return False  # sessions start at unix time >= 0
+    return after is None or before is None or after < before
+
+
+def pushdown(meeting_filter: MeetingFilter) -> list[tuple[str, str]]:
+    """Upstream filters that never drop a match: the time range widened to whole seconds."""
+    params: list[tuple[str, str]] = []
+    if meeting_filter.start_after is not None and meeting_filter.start_after > _EPOCH:
+        params.append(("timeframe_start", str(math.floor(meeting_filter.start_after.timestamp()))))
+    if meeting_filter.start_before is not None:
+        params.append(("timeframe_end", str(math.ceil(meeting_filter.start_before.timestamp()))))
+    ongoing = _ongoing(meeting_filter.statuses)
+    if ongoing is not None:
+        params.append(("ongoing", ongoing))
+    return params
+
+
+class DailySource(MeetingSource):
+    source = Source.DAILY
+    has_update_time = False
+
+    @classmethod
+    def create(cls, settings: SourceSettings, session: aiohttp.ClientSession) -> DailySource:
+        key = settings.api_key.get_secret_value() if settings.api_key is not None else ""
+        headers = {"Authorization": f"Bearer {key}"}
+        return cls(UpstreamClient(Source.DAILY, settings, session, headers))
+
+    async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
+        if not _can_match(request.filter):
+            return answer_from((), request)
+        return answer_from(await self._walk(pushdown(request.filter)), request)
+
+    async def meeting(self, node_id: str, now: datetime) -> Meeting | None:
+        if not _SESSION_ID.fullmatch(node_id):
+            raise BadUserInput(f"{node_id!r} is not a Daily meeting session id")
+        answer = await self._get(f"/meetings/{node_id}", (), expected={404})
+        return None if answer.status == 404 else to_meeting(_record(answer.body))
+
+    async def _walk(self, params: Params) -> list[Meeting]:
+        """Every session matching `params`, page after page (a cursor cannot be guessed)."""
+        meetings: list[Meeting] = []
+        cursor: list[tuple[str, str]] = []
+        while True:
+            answer = await self._get("/meetings", [*params, ("limit", str(PAGE_SIZE)), *cursor])
+            page = validate(Source.DAILY, DailyPage, answer.body)
+            meetings.extend(to_meeting(raw) for raw in page.data)
+            if len(page.data) < PAGE_SIZE or len(meetings) >= page.total_count:
+                return meetings
+            if cursor and cursor[0][1] == meetings[-1].source_id:
+                raise UpstreamBadResponse(Source.DAILY, "answered the same page again")
+            cursor = [("starting_after", meetings[-1].source_id)]
+
+    async def _get(
+        self, path: str, params: Params, *, expected: Collection[int] = ()
+    ) -> JsonAnswer:
+        """GET, with Daily's 400 for a malformed auth header read as a refused credential."""
+        answer = await self.client.get_json(path, params, expected={400, *expected})
+        if answer.status == 400:
+            raise _bad_request(answer.body)
+        return answer
+
+
+def _record(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise UpstreamBadResponse(Source.DAILY, "answered with an unexpected shape at body")
+    return body
+
+
+def _bad_request(body: Any) -> UpstreamBadResponse | UpstreamUnauthorized:
+    error = validate(Source.DAILY, DailyError, body)
+    if error.error == "authorization-header-error":
+        return UpstreamUnauthorized(Source.DAILY, "refused the authorization header (400)")
+    return UpstreamBadResponse(Source.DAILY, f"rejected the request (400 {error.error})")

@@ -1,0 +1,211 @@
+"""HTTP to one upstream: auth, timeout, retries, error mapping, circuit breaker, health.
+
+Every upstream answer goes through `UpstreamClient.get_json`, so no source module deals
+with sockets, status codes it does not expect, or bodies that are not JSON. Error messages
+name the source and what went wrong, never a URL's secrets or a credential.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Collection, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+
+from gateway.config import SourceSettings
+from gateway.errors import (
+    CircuitOpen,
+    UpstreamBadResponse,
+    UpstreamError,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+    UpstreamUnauthorized,
+    UpstreamUnavailable,
+)
+from gateway.model import Source
+
+MAX_BODY_BYTES = 20 * 1024 * 1024
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+Params = Sequence[tuple[str, str]]
+
+
+@dataclass
+class CallCounter:
+    """Upstream requests made on behalf of one GraphQL request (see `counting_calls`)."""
+
+    requests: int = 0
+    by_source: dict[str, int] = field(default_factory=dict)
+
+    def add(self, source: Source) -> None:
+        self.requests += 1
+        self.by_source[source.name] = self.by_source.get(source.name, 0) + 1
+
+
+current_calls: ContextVar[CallCounter | None] = ContextVar("current_calls", default=None)
+
+
+@dataclass
+class Health:
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+
+
+class CircuitBreaker:
+    """Opens after `threshold` failures in a row; after `cooldown_s` lets one trial through."""
+
+    def __init__(self, threshold: int, cooldown_s: float) -> None:
+        self.threshold = threshold
+        self.cooldown_s = cooldown_s
+        self._failures = 0
+        self._opened_at: float | None = None
+
+    def allow(self) -> bool:
+        if self._opened_at is None:
+            return True
+        if time.monotonic() - self._opened_at >= self.cooldown_s:
+            self._opened_at = time.monotonic()  # half-open: this caller is the trial
+            return True
+        return False
+
+    def retry_after(self) -> int:
+        if self._opened_at is None:
+            return 0
+        return max(1, round(self.cooldown_s - (time.monotonic() - self._opened_at)))
+
+    def record(self, ok: bool) -> None:
+        if ok:
+            self._failures, self._opened_at = 0, None
+            return
+        self._failures += 1
+        if self._failures >= self.threshold:
+            self._opened_at = time.monotonic()
+
+
+@dataclass(frozen=True)
+class JsonAnswer:
+    status: int
+    body: Any
+
+
+class UpstreamClient:
+    def __init__(
+        self,
+        source: Source,
+        settings: SourceSettings,
+        session: aiohttp.ClientSession,
+        auth_headers: dict[str, str],
+        *,
+        default_retry_after: int | None = None,
+    ) -> None:
+        self.source = source
+        self.settings = settings
+        self.base_url = settings.base_url.rstrip("/")
+        self._session = session
+        self._headers = {"Accept": "application/json", **auth_headers}
+        self._default_retry_after = default_retry_after
+        self._timeout = aiohttp.ClientTimeout(total=settings.timeout)
+        self.breaker = CircuitBreaker(settings.circuit_failures, settings.circuit_cooldown)
+        self.health = Health()
+
+    async def get_json(
+        self, path: str, params: Params = (), *, expected: Collection[int] = ()
+    ) -> JsonAnswer:
+        """GET and decode JSON. 2xx and `expected` statuses come back; others raise."""
+        if not self.breaker.allow():
+            raise CircuitOpen(
+                self.source,
+                "circuit open after repeated failures",
+                retry_after_seconds=self.breaker.retry_after(),
+            )
+        try:
+            answer = await self._get_with_retries(path, params, expected)
+        except UpstreamError as error:
+            self.breaker.record(ok=isinstance(error, UpstreamUnauthorized | UpstreamRateLimited))
+            self.health.last_error = error.message
+            raise
+        self.breaker.record(ok=True)
+        self.health.last_success_at = datetime.now(UTC)
+        return answer
+
+    async def _get_with_retries(
+        self, path: str, params: Params, expected: Collection[int]
+    ) -> JsonAnswer:
+        attempts = self.settings.retries + 1
+        for attempt in range(attempts):
+            try:
+                return await self._get_once(path, params, expected)
+            except _Retryable as error:
+                if attempt == attempts - 1:
+                    raise error.final from None
+                await asyncio.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _get_once(self, path: str, params: Params, expected: Collection[int]) -> JsonAnswer:
+        counter = current_calls.get()
+        if counter is not None:
+            counter.add(self.source)
+        try:
+            async with self._session.get(
+                self.base_url + path, params=list(params), headers=self._headers,
+                timeout=self._timeout, allow_redirects=False,
+            ) as response:  # fmt: skip
+                status = response.status
+                if status >= 500 or status in (401, 403, 429):
+                    raise self._status_error(status, response.headers.get("Retry-After"))
+                if not 200 <= status < 300 and status not in expected:
+                    raise UpstreamBadResponse(self.source, f"rejected the request ({status})")
+                body = await _read_capped(response)
+        except TimeoutError:
+            raise UpstreamTimeout(
+                self.source, f"no answer within {self.settings.timeout:g} s"
+            ) from None
+        except aiohttp.ClientError as error:
+            raise _Retryable(
+                UpstreamUnavailable(self.source, f"connection failed ({type(error).__name__})")
+            ) from None
+        if body is None:
+            raise UpstreamBadResponse(self.source, "answered with a body over the size limit")
+        try:
+            return JsonAnswer(status, json.loads(body))
+        except ValueError:
+            raise UpstreamBadResponse(self.source, "answered with malformed JSON") from None
+
+    def _status_error(self, status: int, retry_after: str | None) -> UpstreamError:
+        if status in (401, 403):
+            return UpstreamUnauthorized(self.source, f"refused the credentials ({status})")
+        if status == 429:
+            seconds = int(retry_after) if retry_after and retry_after.isdigit() else None
+            return UpstreamRateLimited(
+                self.source,
+                "rate limit exceeded",
+                retry_after_seconds=seconds or self._default_retry_after,
+            )
+        failed = UpstreamUnavailable(self.source, f"server error ({status})")
+        return _Retryable(failed) if status in RETRYABLE_STATUSES else failed
+
+
+class _Retryable(UpstreamError):
+    """Wraps a failure worth another attempt; the wrapped error is what the caller sees."""
+
+    def __init__(self, final: UpstreamError) -> None:
+        super().__init__(final.source, final.detail)
+        self.final = final
+
+
+async def _read_capped(response: aiohttp.ClientResponse) -> bytes | None:
+    if response.content_length is not None and response.content_length > MAX_BODY_BYTES:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,230 @@
+"""Leezy: meetings booked by chatbots. `GET /meetings`, offset pagination, JSON:API records.
+
+Leezy's order is undocumented, so every matching page is read: the first one tells the
+total, the rest are fetched together. Status, chatbot, `since` and `upcoming=true` are
+pushed down; `answer_from` applies the whole filter again, so what Leezy reads differently
+(its `since` is exclusive) only has to be widened, never narrowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import aiohttp
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+
+from gateway.config import SourceSettings
+from gateway.errors import BadUserInput
+from gateway.model import Attendee, LocationType, Meeting, MeetingStatus, Platform, Source
+from gateway.query import MeetingFilter
+from gateway.sources.base import MeetingAnswer, MeetingRequest, MeetingSource, answer_from, validate
+from gateway.sources.http import Params, UpstreamClient
+
+PAGE_SIZE = 100  # Leezy's maximum `limit`
+RATE_LIMIT_RETRY_AFTER = 60  # Leezy's 429 says "retry after 60 seconds" but sends no header
+ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+
+LeezyStatus = Literal["scheduled", "confirmed", "completed", "cancelled", "no_show"]
+STATUSES: dict[str, MeetingStatus] = {
+    "scheduled": MeetingStatus.SCHEDULED,
+    "confirmed": MeetingStatus.CONFIRMED,
+    "completed": MeetingStatus.COMPLETED,
+    "cancelled": MeetingStatus.CANCELLED,
+    "no_show": MeetingStatus.NO_SHOW,
+}
+PROVIDERS = {
+    "google_meet": Platform.GOOGLE_MEET,
+    "zoom": Platform.ZOOM,
+    "teams": Platform.TEAMS,
+}
+
+
+def _parse_iso(value: object) -> object:
+    """Times come as ISO 8601 text; anything else is left for the strict check to refuse."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _to_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+UtcTime = Annotated[AwareDatetime, BeforeValidator(_parse_iso), AfterValidator(_to_utc)]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class LeezyMeta(_Wire):
+    total: int = Field(ge=0)
+    limit: int
+    offset: int
+    count: int
+    has_more: bool
+
+
+class LeezyPage(_Wire):
+    data: list[dict[str, Any]]
+    meta: LeezyMeta
+
+
+class LeezyAttendee(_Wire):
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class LeezyAttributes(_Wire):
+    chatbot_id: str
+    conversation_id: str | None = None
+    title: str | None = None
+    description: str | None = None
+    start_time: UtcTime
+    end_time: UtcTime | None = None
+    timezone: str | None = None
+    attendee: LeezyAttendee | None = None
+    status: LeezyStatus
+    meeting_url: str | None = None
+    meeting_provider: str | None = None
+    cancelled_at: UtcTime | None = None
+    cancelled_reason: str | None = None
+    created_at: UtcTime
+    updated_at: UtcTime
+
+
+class LeezyRecord(_Wire):
+    id: str
+    type: str
+    attributes: LeezyAttributes
+
+
+def platform_of(provider: str | None, url: str | None) -> Platform:
+    """`custom` is whatever link the booker pasted: a Daily room is recognised by its host."""
+    if provider in PROVIDERS:
+        return PROVIDERS[provider]
+    host = (urlsplit(url).hostname or "") if url else ""
+    return Platform.DAILY if host == "daily.co" or host.endswith(".daily.co") else Platform.OTHER
+
+
+def to_meeting(record: LeezyRecord, raw: dict[str, Any]) -> Meeting:
+    attributes = record.attributes
+    person = attributes.attendee
+    attendees = () if person is None else (Attendee(person.name, person.email, person.phone),)
+    return Meeting(
+        source=Source.LEEZY,
+        source_id=record.id,
+        status=STATUSES[attributes.status],
+        source_status=attributes.status,
+        start_time=attributes.start_time,
+        title=attributes.title,
+        description=attributes.description,
+        end_time=attributes.end_time,
+        timezone=attributes.timezone,
+        meeting_url=attributes.meeting_url,
+        platform=platform_of(attributes.meeting_provider, attributes.meeting_url),
+        location_type=LocationType.VIDEO,
+        attendees=attendees,
+        chatbot_id=attributes.chatbot_id,
+        cancelled_at=attributes.cancelled_at,
+        cancellation_reason=attributes.cancelled_reason,
+        created_at=attributes.created_at,
+        updated_at=attributes.updated_at,
+        raw=raw,
+    )
+
+
+def pushed_statuses(meeting_filter: MeetingFilter) -> list[str | None]:
+    """One entry per listing to make: a Leezy status, or None for "any status".
+
+    Leezy filters on one status only, so several wanted statuses become one listing each
+    (fetched concurrently, still two rounds; for large data sets they read far fewer pages
+    than the unfiltered listing). All five is one unfiltered listing. An empty list means no
+    Leezy meeting can match.
+    """
+    if meeting_filter.statuses is None:
+        return [None]
+    names = [name for name, status in STATUSES.items() if status in meeting_filter.statuses]
+    return [None] if len(names) == len(STATUSES) else list(names)
+
+
+def common_params(meeting_filter: MeetingFilter) -> list[tuple[str, str]]:
+    """The pushed-down parameters every listing of this request shares."""
+    params: list[tuple[str, str]] = []
+    if meeting_filter.chatbot_id is not None:
+        params.append(("chatbot_id", meeting_filter.chatbot_id))
+    if meeting_filter.updated_since is not None:
+        params.append(("since", since_param(meeting_filter.updated_since)))
+    if meeting_filter.upcoming is True:  # upcoming=false is no filter at Leezy
+        params.append(("upcoming", "true"))
+    return params
+
+
+def since_param(updated_since: datetime) -> str:
+    """Leezy keeps updated_at strictly after `since`, ours is inclusive: ask from a second
+    earlier, whole seconds so that no rounding at Leezy can narrow it again."""
+    moment = updated_since.astimezone(UTC).replace(microsecond=0) - timedelta(seconds=1)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class LeezySource(MeetingSource):
+    source = Source.LEEZY
+
+    @classmethod
+    def create(cls, settings: SourceSettings, session: aiohttp.ClientSession) -> LeezySource:
+        key = settings.api_key.get_secret_value() if settings.api_key else ""
+        client = UpstreamClient(
+            Source.LEEZY,
+            settings,
+            session,
+            {"Authorization": f"Bearer {key}"},
+            default_retry_after=RATE_LIMIT_RETRY_AFTER,
+        )
+        return cls(client)
+
+    async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
+        meeting_filter = request.filter
+        statuses = pushed_statuses(meeting_filter)
+        if self.skip_reason(meeting_filter) is not None or not statuses:
+            return answer_from((), request)
+        shared = common_params(meeting_filter)
+        listings = await asyncio.gather(
+            *(self._list([*shared, *_status_param(status)]) for status in statuses)
+        )
+        return answer_from(_unique(m for listing in listings for m in listing), request)
+
+    async def meeting(self, node_id: str, now: datetime) -> Meeting | None:
+        if not ID_PATTERN.fullmatch(node_id):
+            raise BadUserInput(f"{node_id!r} is not a Leezy meeting id")
+        # Leezy has no get-by-id: the meeting is found in the full listing.
+        return next((m for m in await self._list([]) if m.source_id == node_id), None)
+
+    async def _list(self, params: Sequence[tuple[str, str]]) -> list[Meeting]:
+        """Every meeting of one listing: the first page, then all the others at once."""
+        first, total = await self._page(params, 0)
+        rest = await asyncio.gather(
+            *(self._page(params, offset) for offset in range(PAGE_SIZE, total, PAGE_SIZE))
+        )
+        return [*first, *(m for page, _ in rest for m in page)]
+
+    async def _page(
+        self, params: Sequence[tuple[str, str]], offset: int
+    ) -> tuple[list[Meeting], int]:
+        query: Params = [*params, ("limit", str(PAGE_SIZE)), ("offset", str(offset))]
+        answer = await self.client.get_json("/meetings", query)
+        page = validate(Source.LEEZY, LeezyPage, answer.body)
+        meetings = [to_meeting(validate(Source.LEEZY, LeezyRecord, raw), raw) for raw in page.data]
+        return meetings, page.meta.total
+
+
+def _status_param(status: str | None) -> list[tuple[str, str]]:
+    return [] if status is None else [("status", status)]
+
+
+def _unique(meetings: Iterable[Meeting]) -> list[Meeting]:
+    """Offset pages (and per-status listings) may repeat a record that moved meanwhile."""
+    return list({m.source_id: m for m in meetings}.values())

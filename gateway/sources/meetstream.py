@@ -1,0 +1,127 @@
+"""MeetStream: bots scheduled to join meetings. `GET /calendar/scheduled`, one page only.
+
+MeetStream holds bots, not meetings, so this is no `MeetingSource`: it feeds
+`scheduledBots`, `Meeting.bots` and `ScheduledBot.meeting`. The API lists only future bots,
+at most 100 (no offset or cursor), so that one page is everything the gateway can see.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import aiohttp
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict
+
+from gateway.config import SourceSettings
+from gateway.errors import UpstreamUnauthorized
+from gateway.model import BotStatus, Platform, ScheduledBot, Source
+from gateway.sources.base import validate
+from gateway.sources.http import UpstreamClient
+
+PAGE_SIZE = 100  # MeetStream's maximum `limit`
+USER_NOT_FOUND = 404
+
+PLATFORMS = {
+    "google_meet": Platform.GOOGLE_MEET,
+    "zoom": Platform.ZOOM,
+    "microsoft_teams": Platform.TEAMS,
+}
+BOT_STATUSES = {
+    "Scheduled": BotStatus.SCHEDULED,
+    "Joining": BotStatus.JOINING,
+    "InWaitingRoom": BotStatus.JOINING,
+    "InMeeting": BotStatus.IN_MEETING,
+    "Recording": BotStatus.IN_MEETING,
+    "Leaving": BotStatus.STOPPED,
+    "Stopped": BotStatus.STOPPED,
+    "Done": BotStatus.STOPPED,
+    "NotAllowed": BotStatus.FAILED,
+    "Denied": BotStatus.FAILED,
+    "Error": BotStatus.FAILED,
+}
+
+
+def _parse_iso(value: object) -> object:
+    """Times come as ISO 8601 text; anything else is left for the strict check to refuse."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _to_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+UtcTime = Annotated[AwareDatetime, BeforeValidator(_parse_iso), AfterValidator(_to_utc)]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class ScheduledBots(_Wire):
+    scheduled_bots: list[dict[str, Any]]
+
+
+class CustomAttributes(_Wire):
+    """Set by whoever scheduled the bot; the calendar API fills these three."""
+
+    source: str | None = None
+    event_id: str | None = None
+    deduplication_key: str | None = None
+
+
+class MeetStreamBot(_Wire):
+    bot_id: str
+    platform: str  # open-ended ("webex"...): unknown ones are OTHER
+    status: str  # lifecycle grows over time: unknown ones are UNKNOWN
+    scheduled_join_time: UtcTime
+    custom_attributes: CustomAttributes | None = None
+    bot_username: str | None = None
+    is_scheduled: bool | None = None
+
+
+def to_bot(record: MeetStreamBot, raw: dict[str, Any]) -> ScheduledBot:
+    attributes = record.custom_attributes or CustomAttributes()
+    return ScheduledBot(
+        bot_id=record.bot_id,
+        platform=PLATFORMS.get(record.platform, Platform.OTHER),
+        status=BOT_STATUSES.get(record.status, BotStatus.UNKNOWN),
+        source_status=record.status,
+        scheduled_join_time=record.scheduled_join_time,
+        username=record.bot_username,
+        calendar_event_id=attributes.event_id,
+        deduplication_key=attributes.deduplication_key,
+        raw=raw,
+    )
+
+
+class MeetStreamSource:
+    source = Source.MEETSTREAM
+
+    def __init__(self, client: UpstreamClient) -> None:
+        self.client = client
+
+    @classmethod
+    def create(cls, settings: SourceSettings, session: aiohttp.ClientSession) -> MeetStreamSource:
+        key = settings.api_key.get_secret_value() if settings.api_key else ""
+        return cls(
+            UpstreamClient(Source.MEETSTREAM, settings, session, {"Authorization": f"Token {key}"})
+        )
+
+    async def scheduled_bots(self) -> list[ScheduledBot]:
+        """The future bots, earliest join first (MeetStream's order), at most 100."""
+        answer = await self.client.get_json(
+            "/calendar/scheduled", [("limit", str(PAGE_SIZE))], expected={USER_NOT_FOUND}
+        )
+        if answer.status == USER_NOT_FOUND:
+            # A key whose user is gone: a credential problem, not a missing resource.
+            raise UpstreamUnauthorized(Source.MEETSTREAM, "knows no user for the API key (404)")
+        body = validate(Source.MEETSTREAM, ScheduledBots, answer.body)
+        return [
+            to_bot(validate(Source.MEETSTREAM, MeetStreamBot, raw), raw)
+            for raw in body.scheduled_bots
+        ]
+
+    async def bot(self, bot_id: str) -> ScheduledBot | None:
+        """MeetStream has no get-by-id here: the bot is found in the listing, if still future."""
+        return next((b for b in await self.scheduled_bots() if b.bot_id == bot_id), None)

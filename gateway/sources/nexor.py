@@ -1,0 +1,232 @@
+"""Nexor: meetings of one lead at a time. `GET /leads/{id}/meetings`, no pagination.
+
+Nexor can only be asked per lead, so a query reaches it only through `leadIds`; each lead
+is one request, all of them concurrent. `GET /leads` is never used: its shape is not
+documented. A lead's node id is its UUID, a meeting's carries its lead's:
+"nexor:<leadId>:<meetingId>", so a meeting can be fetched again from its id alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import aiohttp
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict
+
+from gateway.config import SourceSettings
+from gateway.errors import BadUserInput
+from gateway.model import (
+    Attendee,
+    Lead,
+    LeadKey,
+    LocationType,
+    Meeting,
+    MeetingStatus,
+    Platform,
+    Source,
+)
+from gateway.query import MeetingFilter
+from gateway.sources.base import (
+    LeadSource,
+    MeetingAnswer,
+    MeetingRequest,
+    MeetingSource,
+    answer_from,
+    validate,
+)
+from gateway.sources.http import UpstreamClient
+
+NOT_FOUND = 404
+MEETING_ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+
+NexorStatus = Literal["scheduled", "confirmed", "completed", "cancelled", "no_show"]
+STATUSES: dict[str, MeetingStatus] = {
+    "scheduled": MeetingStatus.SCHEDULED,
+    "confirmed": MeetingStatus.CONFIRMED,
+    "completed": MeetingStatus.COMPLETED,
+    "cancelled": MeetingStatus.CANCELLED,
+    "no_show": MeetingStatus.NO_SHOW,
+}
+LOCATIONS = {
+    "video": LocationType.VIDEO,
+    "phone": LocationType.PHONE,
+    "in_person": LocationType.IN_PERSON,
+}
+VIDEO_HOSTS = {
+    "meet.google.com": Platform.GOOGLE_MEET,
+    "zoom.us": Platform.ZOOM,
+    "teams.microsoft.com": Platform.TEAMS,
+}
+
+
+def _parse_iso(value: object) -> object:
+    """Times come as ISO 8601 text; anything else is left for the strict check to refuse."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _to_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+UtcTime = Annotated[AwareDatetime, BeforeValidator(_parse_iso), AfterValidator(_to_utc)]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class NexorMeetings(_Wire):
+    success: Literal[True]
+    meetings: list[dict[str, Any]]
+
+
+class NexorMeeting(_Wire):
+    """Nexor documents its nullable fields as present with null, so all are required."""
+
+    id: str
+    title: str
+    starts_at: UtcTime
+    ends_at: UtcTime
+    duration_minutes: int
+    timezone: str
+    status: NexorStatus
+    meeting_url: str | None
+    location_type: Literal["video", "phone", "in_person"]
+    location_details: str | None
+    host_name: str
+    meeting_type: str
+    attendee_name: str
+    attendee_email: str
+    confirmed_by_lead: bool
+    cancelled_at: UtcTime | None
+    cancellation_reason: str | None
+    no_show_reason: str | None
+    outcome_notes: str | None
+    created_at: UtcTime
+
+
+def is_lead_id(text: str) -> bool:
+    """Nexor matches lead ids exactly as it stores them: canonical lower-case UUIDs."""
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
+def platform_of(url: str | None, location: LocationType) -> Platform | None:
+    host = (urlsplit(url).hostname or "").lower() if url else ""
+    if host in VIDEO_HOSTS:
+        return VIDEO_HOSTS[host]
+    if host == "daily.co" or host.endswith(".daily.co"):
+        return Platform.DAILY
+    return Platform.OTHER if location is LocationType.VIDEO else None
+
+
+def to_meeting(record: NexorMeeting, raw: dict[str, Any], lead_id: str) -> Meeting:
+    lead = Lead(LeadKey(Source.NEXOR, lead_id), record.attendee_name, record.attendee_email)
+    location = LOCATIONS[record.location_type]
+    return Meeting(
+        source=Source.NEXOR,
+        source_id=record.id,
+        status=STATUSES[record.status],
+        source_status=record.status,
+        start_time=record.starts_at,
+        title=record.title,
+        end_time=record.ends_at,
+        timezone=record.timezone,
+        meeting_url=record.meeting_url,
+        platform=platform_of(record.meeting_url, location),
+        location_type=location,
+        attendees=(
+            Attendee(record.attendee_name, record.attendee_email, lead=lead),
+            Attendee(record.host_name, None, is_organizer=True),
+        ),
+        lead=lead,
+        cancelled_at=record.cancelled_at,
+        cancellation_reason=record.cancellation_reason,
+        created_at=record.created_at,
+        raw=raw,
+        node_id=f"{Source.NEXOR.value}:{lead_id}:{record.id}",
+    )
+
+
+def status_param(meeting_filter: MeetingFilter) -> list[tuple[str, str]] | None:
+    """The `status` parameter, [] for none, or None when no Nexor meeting can match.
+
+    Statuses Nexor never has are left out; all five is the same as no parameter (and
+    shares its cache entry).
+    """
+    if meeting_filter.statuses is None:
+        return []
+    names = [name for name, status in STATUSES.items() if status in meeting_filter.statuses]
+    if not names:
+        return None
+    return [] if len(names) == len(STATUSES) else [("status", ",".join(names))]
+
+
+class NexorSource(MeetingSource, LeadSource):
+    source = Source.NEXOR
+    has_leads = True
+    has_update_time = False
+    requires_lead_ids = True
+
+    @classmethod
+    def create(cls, settings: SourceSettings, session: aiohttp.ClientSession) -> NexorSource:
+        key = settings.api_key.get_secret_value() if settings.api_key else ""
+        return cls(UpstreamClient(Source.NEXOR, settings, session, {"X-API-Key": key}))
+
+    async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
+        meeting_filter = request.filter
+        params = status_param(meeting_filter)
+        if self.skip_reason(meeting_filter) is not None or params is None:
+            return answer_from((), request)
+        lead_ids = sorted(
+            key.source_id
+            for key in meeting_filter.lead_ids or ()
+            if key.source is Source.NEXOR and is_lead_id(key.source_id)
+        )
+        found = await asyncio.gather(*(self._lead_meetings(lead, params) for lead in lead_ids))
+        return answer_from((m for meetings in found for m in meetings or ()), request)
+
+    async def meeting(self, node_id: str, now: datetime) -> Meeting | None:
+        lead_id, _, meeting_id = node_id.partition(":")
+        if not is_lead_id(lead_id) or not MEETING_ID_PATTERN.fullmatch(meeting_id):
+            raise BadUserInput(
+                f"{node_id!r} is not a Nexor meeting id (expected <lead UUID>:<meeting id>)"
+            )
+        meetings = await self._lead_meetings(lead_id, [])
+        return next((m for m in meetings or () if m.source_id == meeting_id), None)
+
+    def lead_key(self, source_id: str) -> LeadKey | None:
+        return LeadKey(Source.NEXOR, source_id) if is_lead_id(source_id) else None
+
+    async def lead(self, key: LeadKey) -> Lead | None:
+        if key.source is not Source.NEXOR or not is_lead_id(key.source_id):
+            return None
+        meetings = await self._lead_meetings(key.source_id, [])
+        if meetings is None:
+            return None
+        # The lead's name and email are only known through its meetings (most recent first).
+        latest = next((m.lead for m in meetings if m.lead is not None), None)
+        return Lead(key, None, None) if latest is None else latest
+
+    async def _lead_meetings(
+        self, lead_id: str, params: Sequence[tuple[str, str]]
+    ) -> list[Meeting] | None:
+        """The lead's meetings, or None when Nexor does not know the lead (404)."""
+        answer = await self.client.get_json(
+            f"/leads/{lead_id}/meetings", params, expected={NOT_FOUND}
+        )
+        if answer.status == NOT_FOUND:
+            return None
+        body = validate(Source.NEXOR, NexorMeetings, answer.body)
+        return [
+            to_meeting(validate(Source.NEXOR, NexorMeeting, raw), raw, lead_id)
+            for raw in body.meetings
+        ]

@@ -1,0 +1,482 @@
+"""Salesloft: meetings booked through sales cadences, each with a person (a lead).
+
+`GET /meetings` lists active meetings by default and *only* canceled ones with
+`show_deleted=true`, so "all meetings" is two listings, fetched side by side. Pages are
+numbered: the first one (with `include_paging_counts`) tells how many follow, and those are
+fetched concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import aiohttp
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+)
+
+from gateway.config import SourceSettings
+from gateway.errors import BadUserInput, UpstreamBadResponse
+from gateway.model import (
+    Attendee,
+    Lead,
+    LeadKey,
+    LocationType,
+    Meeting,
+    MeetingStatus,
+    Platform,
+    ResponseStatus,
+    Source,
+)
+from gateway.query import Direction, MeetingFilter, OrderField
+from gateway.sources.base import (
+    LeadSource,
+    MeetingAnswer,
+    MeetingRequest,
+    MeetingSource,
+    answer_from,
+    validate,
+)
+from gateway.sources.http import Params, UpstreamClient
+
+PER_PAGE = 100
+# Deeper pages cost 8-30 of the team's 600 units a minute: no answer is worth walking on.
+MAX_PAGES = 250
+RATE_LIMIT_RETRY_AFTER = 60  # a 429 carries no Retry-After; the budget is per minute
+_RECORD_ID = re.compile(r"[1-9][0-9]{0,17}")  # a positive integer, canonical form
+_URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+_PHONE = re.compile(r"^\s*(phone|tel)\b|^\s*\+?[0-9][0-9\s().-]{6,}$", re.IGNORECASE)
+ParamList = list[tuple[str, str]]
+
+
+# --- wire models --------------------------------------------------------------------------
+
+
+def _text_only(value: Any) -> Any:
+    """Times come as text; a number would otherwise pass as a unix timestamp."""
+    if not isinstance(value, str):
+        raise ValueError("a date-time must be a string")
+    return value
+
+
+def _aware_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("a date-time must carry an offset")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("a date-time out of range") from None
+
+
+WireTime = Annotated[datetime, BeforeValidator(_text_only), AfterValidator(_aware_utc)]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+RecordId = Annotated[StrictInt, Field(gt=0, lt=10**18)]  # what `_RECORD_ID` accepts back
+
+
+class SalesloftRef(_Wire):
+    id: RecordId
+
+
+class SalesloftAttendee(_Wire):
+    email: StrictStr | None
+    name: StrictStr | None
+    organizer: StrictBool
+    status: StrictStr | None = None  # needsAction|accepted|tentative|declined
+    person: SalesloftRef | None = None
+    deleted_at: WireTime | None = None
+
+
+class SalesloftMeeting(_Wire):
+    id: RecordId
+    title: StrictStr | None
+    start_time: WireTime
+    end_time: WireTime | None
+    status: Literal["pending", "booked", "failed", "retry"]
+    canceled_at: WireTime | None
+    no_show: StrictBool
+    event_id: StrictStr | None = None
+    recipient_name: StrictStr | None = None
+    recipient_email: StrictStr | None = None
+    location: StrictStr | None = None
+    description: StrictStr | None = None
+    guests: list[StrictStr] | None = None
+    attendees: list[SalesloftAttendee] | None = None
+    person: SalesloftRef | None = None
+    created_at: WireTime
+    updated_at: WireTime
+
+
+class SalesloftPaging(_Wire):
+    per_page: StrictInt
+    current_page: StrictInt
+    next_page: StrictInt | None
+    total_pages: StrictInt | None = None  # only with include_paging_counts
+    total_count: StrictInt | None = None
+
+
+class SalesloftMetadata(_Wire):
+    paging: SalesloftPaging
+
+
+class SalesloftPage(_Wire):
+    metadata: SalesloftMetadata
+    data: list[dict[str, Any]]
+
+
+# --- mapping ------------------------------------------------------------------------------
+
+_PENDING = frozenset({MeetingStatus.PENDING})
+# What an active (not canceled), shown meeting of each Salesloft status maps to.
+_MAPS_TO = {
+    "booked": frozenset({MeetingStatus.CONFIRMED, MeetingStatus.COMPLETED}),
+    "pending": _PENDING,
+    "retry": _PENDING,
+    "failed": frozenset({MeetingStatus.FAILED}),
+}
+_ACTIVE_STATUSES = frozenset({MeetingStatus.NO_SHOW}).union(*_MAPS_TO.values())
+_RESPONSES = {
+    "needsAction": ResponseStatus.NEEDS_ACTION,
+    "accepted": ResponseStatus.ACCEPTED,
+    "tentative": ResponseStatus.TENTATIVE,
+    "declined": ResponseStatus.DECLINED,
+}
+_HOSTS = (
+    ("meet.google.com", Platform.GOOGLE_MEET),
+    ("zoom.us", Platform.ZOOM),
+    ("teams.microsoft.com", Platform.TEAMS),
+    ("teams.live.com", Platform.TEAMS),
+    ("daily.co", Platform.DAILY),
+)
+# Calendar clients write these names as the location of a video call without a link.
+_PRODUCT_NAMES = (
+    ("google meet", Platform.GOOGLE_MEET),
+    ("zoom meeting", Platform.ZOOM),
+    ("microsoft teams", Platform.TEAMS),
+)
+
+
+def meeting_status(meeting: SalesloftMeeting, now: datetime) -> MeetingStatus:
+    """DESIGN §3b precedence: canceled, then no-show, then the status (booked by end time)."""
+    if meeting.canceled_at is not None:
+        return MeetingStatus.CANCELLED
+    if meeting.no_show:
+        return MeetingStatus.NO_SHOW
+    if meeting.status == "booked":
+        end = meeting.end_time or meeting.start_time
+        return MeetingStatus.COMPLETED if end < now else MeetingStatus.CONFIRMED
+    if meeting.status == "failed":
+        return MeetingStatus.FAILED
+    return MeetingStatus.PENDING
+
+
+def _person_lead(ref: SalesloftRef | None, name: str | None, email: str | None) -> Lead | None:
+    if ref is None:
+        return None
+    return Lead(LeadKey(Source.SALESLOFT, str(ref.id)), name, email)
+
+
+def _attendees(meeting: SalesloftMeeting, lead: Lead | None) -> tuple[Attendee, ...]:
+    """`attendees[]` still invited, then the recipient and guests not already among them."""
+    people = [
+        Attendee(
+            name=a.name,
+            email=a.email,
+            is_organizer=a.organizer,
+            response_status=_RESPONSES.get(a.status or "", ResponseStatus.UNKNOWN),
+            lead=_person_lead(a.person, a.name, a.email),
+        )
+        for a in meeting.attendees or ()
+        if a.deleted_at is None
+    ]
+    emails = {a.email.casefold() for a in people if a.email is not None}
+    name, email = meeting.recipient_name, meeting.recipient_email
+    if email is not None and email.casefold() not in emails:
+        people.append(Attendee(name=name, email=email, lead=lead))
+        emails.add(email.casefold())
+    elif email is None and name is not None and all(a.name != name for a in people):
+        people.append(Attendee(name=name, email=None, lead=lead))
+    for guest in meeting.guests or ():
+        if guest.casefold() not in emails:
+            people.append(Attendee(name=None, email=guest))
+            emails.add(guest.casefold())
+    return tuple(people)
+
+
+def _url_platform(url: str) -> Platform:
+    host = (urlsplit(url).hostname or "").lower()
+    for domain, platform in _HOSTS:
+        if host == domain or host.endswith("." + domain):
+            return platform
+    return Platform.OTHER
+
+
+def location_of(location: str | None) -> tuple[str | None, Platform | None, LocationType | None]:
+    """(meeting URL, platform, location type) read from Salesloft's free-text location.
+
+    A link means a video call; a product name ("Microsoft Teams Meeting") too, without a
+    URL; "Phone: …" or a bare number is a phone call; any other text is taken as a place.
+    """
+    text = (location or "").strip()
+    if not text:
+        return None, None, None
+    found = _URL.search(text)
+    if found is not None:
+        url = found.group(0)
+        return url, _url_platform(url), LocationType.VIDEO
+    lowered = text.casefold()
+    for name, platform in _PRODUCT_NAMES:
+        if name in lowered:
+            return None, platform, LocationType.VIDEO
+    if _PHONE.search(text):
+        return None, None, LocationType.PHONE
+    return None, None, LocationType.IN_PERSON
+
+
+def to_meeting(raw: dict[str, Any], now: datetime) -> Meeting:
+    """Validate one meeting as received and map it; `raw` keeps the dict itself."""
+    wire = validate(Source.SALESLOFT, SalesloftMeeting, raw)
+    lead = _person_lead(wire.person, wire.recipient_name, wire.recipient_email)
+    url, platform, location_type = location_of(wire.location)
+    return Meeting(
+        source=Source.SALESLOFT,
+        source_id=str(wire.id),
+        status=meeting_status(wire, now),
+        source_status=wire.status,
+        start_time=wire.start_time,
+        end_time=wire.end_time,
+        title=wire.title,
+        description=wire.description,
+        meeting_url=url,
+        platform=platform,
+        location_type=location_type,
+        attendees=_attendees(wire, lead),
+        lead=lead,
+        calendar_event_id=wire.event_id,
+        cancelled_at=wire.canceled_at,
+        created_at=wire.created_at,
+        updated_at=wire.updated_at,
+        raw=raw,
+    )
+
+
+# --- push-down ----------------------------------------------------------------------------
+
+_SORT_KEYS = {
+    OrderField.START_TIME: "start_time",
+    OrderField.CREATED_AT: "created_at",
+    OrderField.UPDATED_AT: "updated_at",
+}
+
+
+# Bounds outside these years are left out (a wider range; the residual filter is exact).
+_PLAIN_YEARS = (datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC))
+
+
+def micro_z(moment: datetime) -> str:
+    """Salesloft's own form, `2026-01-15T17:00:00.000000Z`: exact to the microsecond."""
+    naive = moment.astimezone(UTC).replace(tzinfo=None)
+    return naive.isoformat(timespec="microseconds") + "Z"
+
+
+def _active_params(statuses: frozenset[MeetingStatus] | None) -> ParamList | None:
+    """Filters for the active listing (`show_deleted=false`), None when it cannot match.
+
+    `no_show` and `status` are pushed only when every dropped meeting maps to an unwanted
+    status; `pending` and `retry` both map to PENDING, so PENDING is not one `status`.
+    """
+    params: ParamList = [("show_deleted", "false")]
+    if statuses is None:
+        return params
+    wanted = statuses & _ACTIVE_STATUSES  # what an active meeting can map to at all
+    if wanted == {MeetingStatus.NO_SHOW}:
+        return [*params, ("no_show", "true")]
+    if MeetingStatus.NO_SHOW in wanted:
+        return params  # a no-show may have any Salesloft status
+    upstream = sorted(name for name, mapped in _MAPS_TO.items() if mapped & wanted)
+    if not upstream:
+        return None
+    params.append(("no_show", "false"))
+    if len(upstream) == 1:
+        params.append(("status", upstream[0]))
+    return params
+
+
+def _listings(statuses: frozenset[MeetingStatus] | None) -> list[ParamList]:
+    """One parameter set per listing needed: active meetings, canceled ones, or both."""
+    listings: list[ParamList] = []
+    active = _active_params(statuses)
+    if active is not None:
+        listings.append(active)
+    if statuses is None or MeetingStatus.CANCELLED in statuses:
+        listings.append([("show_deleted", "true")])  # canceled: all CANCELLED, nothing to add
+    return listings
+
+
+def _person_ids(meeting_filter: MeetingFilter) -> list[str] | None:
+    """Salesloft person ids among `leadIds` (None: no lead condition)."""
+    if meeting_filter.lead_ids is None:
+        return None
+    ids = {
+        int(key.source_id)
+        for key in meeting_filter.lead_ids
+        if key.source is Source.SALESLOFT and _RECORD_ID.fullmatch(key.source_id)
+    }
+    return [str(person) for person in sorted(ids)]
+
+
+def _common_params(request: MeetingRequest) -> ParamList | None:
+    """Time range, persons and sort shared by every listing; None when nothing can match."""
+    meeting_filter = request.filter
+    after, before = meeting_filter.start_after, meeting_filter.start_before
+    if after is not None and before is not None and after >= before:
+        return None
+    persons = _person_ids(meeting_filter)
+    if persons is not None and not persons:
+        return None
+    params: ParamList = []
+    if after is not None and _PLAIN_YEARS[0] <= after <= _PLAIN_YEARS[1]:
+        params.append(("start_time[gte]", micro_z(after)))
+    if before is not None and _PLAIN_YEARS[0] <= before <= _PLAIN_YEARS[1]:
+        params.append(("start_time[lt]", micro_z(before)))
+    params.extend(("person_ids[]", person) for person in persons or ())
+    ordering = request.ordering
+    descending = (ordering.direction is Direction.DESC) != ordering.backwards
+    params.append(("sort_by", _SORT_KEYS[ordering.field]))
+    params.append(("sort_direction", "DESC" if descending else "ASC"))
+    return params
+
+
+def plan(request: MeetingRequest) -> list[ParamList]:
+    """The listings (parameters, paging aside) a request needs; empty when none can match."""
+    common = _common_params(request)
+    if common is None:
+        return []
+    return [[*listing, *common] for listing in _listings(request.filter.statuses)]
+
+
+def _both_listings(params: ParamList) -> list[ParamList]:
+    return [[("show_deleted", shown), *params] for shown in ("false", "true")]
+
+
+def _unique(meetings: Iterable[Meeting]) -> list[Meeting]:
+    """One meeting per id: numbered pages may overlap while the upstream data changes."""
+    seen: dict[str, Meeting] = {}
+    for meeting in meetings:
+        seen.setdefault(meeting.source_id, meeting)
+    return list(seen.values())
+
+
+# --- the source ---------------------------------------------------------------------------
+
+
+class SalesloftSource(MeetingSource, LeadSource):
+    source = Source.SALESLOFT
+    has_leads = True
+
+    @classmethod
+    def create(cls, settings: SourceSettings, session: aiohttp.ClientSession) -> SalesloftSource:
+        key = settings.api_key.get_secret_value() if settings.api_key is not None else ""
+        client = UpstreamClient(
+            Source.SALESLOFT,
+            settings,
+            session,
+            {"Authorization": f"Bearer {key}"},
+            default_retry_after=RATE_LIMIT_RETRY_AFTER,
+        )
+        return cls(client)
+
+    async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
+        records = await self._collect_all(plan(request))
+        return answer_from(_unique(to_meeting(raw, request.now) for raw in records), request)
+
+    async def meeting(self, node_id: str, now: datetime) -> Meeting | None:
+        if not _RECORD_ID.fullmatch(node_id):
+            raise BadUserInput(f"{node_id!r} is not a Salesloft meeting id (a positive integer)")
+        records = await self._collect_all(_both_listings([("ids[]", node_id)]))
+        return next((to_meeting(raw, now) for raw in records), None)
+
+    async def meetings_by_event(self, event_ids: list[str], now: datetime) -> list[Meeting]:
+        """Meetings on these calendar events (what MeetStream bots join), canceled included."""
+        wanted = sorted(set(event_ids))
+        if not wanted:
+            return []
+        params = [("event_ids[]", event_id) for event_id in wanted]
+        records = await self._collect_all(_both_listings(params))
+        meetings = _unique(to_meeting(raw, now) for raw in records)
+        return sorted(meetings, key=lambda m: (m.start_time, int(m.source_id)))
+
+    def lead_key(self, source_id: str) -> LeadKey | None:
+        if not _RECORD_ID.fullmatch(source_id):
+            return None
+        return LeadKey(Source.SALESLOFT, source_id)
+
+    async def lead(self, key: LeadKey) -> Lead | None:
+        """The person as the recipient of their most recently updated meeting."""
+        if key.source is not Source.SALESLOFT or self.lead_key(key.source_id) is None:
+            return None
+        newest = [("person_id", key.source_id), ("sort_by", "updated_at")]
+        newest += [("sort_direction", "DESC"), ("per_page", "1")]
+        pages = await asyncio.gather(*(self._page(p) for p in _both_listings(newest)))
+        found = [
+            validate(Source.SALESLOFT, SalesloftMeeting, raw) for page in pages for raw in page.data
+        ]
+        if not found:
+            return None
+        latest = max(found, key=lambda wire: wire.updated_at)
+        return Lead(key, latest.recipient_name, latest.recipient_email)
+
+    async def _collect_all(self, listings: Sequence[ParamList]) -> list[dict[str, Any]]:
+        walks = await asyncio.gather(*(self._collect(params) for params in listings))
+        return [raw for walk in walks for raw in walk]
+
+    async def _collect(self, params: ParamList) -> list[dict[str, Any]]:
+        """Every page of one listing: the first counts them, the rest come concurrently."""
+        first = await self._page([*params, *_paging(1), ("include_paging_counts", "true")])
+        paging = first.metadata.paging
+        if paging.next_page is None:
+            return first.data
+        if paging.total_pages is None:  # no counts after all: follow the links instead
+            return first.data + await self._collect_from(params, paging.next_page)
+        if paging.total_pages > MAX_PAGES:
+            raise UpstreamBadResponse(
+                Source.SALESLOFT, f"listed {paging.total_pages} pages, over the {MAX_PAGES} walked"
+            )
+        rest = await asyncio.gather(
+            *(self._page([*params, *_paging(n)]) for n in range(2, paging.total_pages + 1))
+        )
+        return [raw for page in (first, *rest) for raw in page.data]
+
+    async def _collect_from(self, params: ParamList, page_number: int) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        next_page: int | None = page_number
+        while next_page is not None and next_page <= MAX_PAGES:
+            page = await self._page([*params, *_paging(next_page)])
+            records.extend(page.data)
+            following = page.metadata.paging.next_page
+            next_page = following if following is not None and following > next_page else None
+        return records
+
+    async def _page(self, params: Params) -> SalesloftPage:
+        answer = await self.client.get_json("/meetings", params)
+        return validate(Source.SALESLOFT, SalesloftPage, answer.body)
+
+
+def _paging(page: int) -> ParamList:
+    return [("per_page", str(PER_PAGE)), ("page", str(page))]

@@ -1,0 +1,362 @@
+"""LeezySource against the Leezy simulator: mapping, paging, push-down, order, errors."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import pytest
+from pydantic import SecretStr
+
+from gateway.config import Settings
+from gateway.errors import (
+    BadUserInput,
+    UpstreamBadResponse,
+    UpstreamError,
+    UpstreamRateLimited,
+    UpstreamUnauthorized,
+    UpstreamUnavailable,
+)
+from gateway.model import LocationType, MeetingStatus, Platform, Source
+from gateway.query import Direction, MeetingFilter, OrderField, Ordering, Position
+from gateway.simulators.cluster import Simulators
+from gateway.simulators.dataset import Dataset
+from gateway.simulators.faults import Fault, FaultKind
+from gateway.sources.base import MeetingRequest
+from gateway.sources.leezy import LeezySource
+from tests.conftest import REFERENCE_NOW
+
+Record = dict[str, Any]
+STATUS = {
+    "scheduled": MeetingStatus.SCHEDULED,
+    "confirmed": MeetingStatus.CONFIRMED,
+    "completed": MeetingStatus.COMPLETED,
+    "cancelled": MeetingStatus.CANCELLED,
+    "no_show": MeetingStatus.NO_SHOW,
+}
+PROVIDER = {"google_meet": Platform.GOOGLE_MEET, "zoom": Platform.ZOOM, "teams": Platform.TEAMS}
+
+
+@pytest.fixture
+def source(settings: Settings, upstream_session: aiohttp.ClientSession) -> LeezySource:
+    return LeezySource.create(settings.leezy, upstream_session)
+
+
+def request(
+    ordering: Ordering | None = None, after: Position | None = None, **conditions: Any
+) -> MeetingRequest:
+    return MeetingRequest(
+        filter=MeetingFilter(**conditions),
+        ordering=ordering or Ordering(),
+        after=after,
+        now=REFERENCE_NOW,
+    )
+
+
+def time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def expected_platform(attributes: Record) -> Platform:
+    provider, url = attributes["meeting_provider"], attributes["meeting_url"]
+    if provider in PROVIDER:
+        return PROVIDER[provider]
+    host = urlsplit(url).hostname if url else None
+    return Platform.DAILY if host is not None and host.endswith(".daily.co") else Platform.OTHER
+
+
+def pushed(simulators: Simulators) -> list[dict[str, str]]:
+    """The filter parameters of each request made, paging parameters left out."""
+    return [
+        {k: v for k, v in r.params.items() if k not in ("limit", "offset")}
+        for r in simulators.leezy.requests
+    ]
+
+
+async def test_maps_every_record_field_by_field(
+    source: LeezySource, simulators: Simulators, dataset: Dataset
+) -> None:
+    answer = await source.meetings(request())
+
+    by_id = {m.source_id: m for m in answer.meetings}
+    assert answer.total == len(by_id) == len(dataset.leezy) == 120
+    for raw in dataset.leezy:
+        attributes = raw["attributes"]
+        meeting = by_id[raw["id"]]
+        assert meeting.source is Source.LEEZY
+        assert meeting.node_id == f"leezy:{raw['id']}"
+        assert meeting.status is STATUS[attributes["status"]]
+        assert meeting.source_status == attributes["status"]
+        assert meeting.start_time == time(attributes["start_time"])
+        assert meeting.end_time == time(attributes["end_time"])
+        assert meeting.created_at == time(attributes["created_at"])
+        assert meeting.updated_at == time(attributes["updated_at"])
+        for moment in (meeting.start_time, meeting.end_time, meeting.updated_at):
+            assert moment is not None
+            assert moment.tzinfo is UTC
+        assert (meeting.title, meeting.description, meeting.timezone) == (
+            attributes["title"],
+            attributes["description"],
+            attributes["timezone"],
+        )
+        assert meeting.meeting_url == attributes["meeting_url"]
+        assert meeting.platform is expected_platform(attributes)
+        assert meeting.location_type is LocationType.VIDEO
+        assert meeting.chatbot_id == attributes["chatbot_id"]
+        person = attributes["attendee"]
+        assert [(a.name, a.email, a.phone, a.is_organizer) for a in meeting.attendees] == [
+            (person["name"], person["email"], person["phone"], False)
+        ]
+        assert meeting.organizer is None
+        assert meeting.lead is None
+        cancelled = attributes["cancelled_at"]
+        assert meeting.cancelled_at == (time(cancelled) if cancelled else None)
+        assert meeting.cancellation_reason == attributes["cancelled_reason"]
+        assert meeting.raw == raw
+    assert {m.status for m in answer.meetings} == set(STATUS.values())
+    assert {m.platform for m in answer.meetings} == set(Platform)
+    # 120 records: the first page, then the one remaining page.
+    assert [(r.params["limit"], r.params["offset"]) for r in simulators.leezy.requests] == [
+        ("100", "0"),
+        ("100", "100"),
+    ]
+
+
+async def test_reads_the_remaining_pages_concurrently(
+    source: LeezySource, simulators: Simulators, dataset: Dataset
+) -> None:
+    template = dataset.leezy[0]
+    for index in range(230):
+        simulators.leezy.upsert({**copy.deepcopy(template), "id": f"meeting_extra{index:04d}"})
+    simulators.leezy.inject(Fault(kind=FaultKind.LATENCY, latency_ms=100))
+
+    answer = await source.meetings(request())
+
+    assert answer.total == 350
+    assert [r.params["offset"] for r in simulators.leezy.requests] == ["0", "100", "200", "300"]
+    assert simulators.leezy.peak_in_flight == 3  # everything after the first page at once
+
+
+def _since_case(dataset: Dataset) -> tuple[datetime, str]:
+    updated = time(dataset.leezy[40]["attributes"]["updated_at"])
+    return updated, (updated - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+Case = tuple[dict[str, Any], Callable[[Record], bool], list[dict[str, str]]]
+
+
+def pushdown_cases(dataset: Dataset) -> dict[str, Case]:
+    chatbot = dataset.leezy[0]["attributes"]["chatbot_id"]
+    since, since_param = _since_case(dataset)
+    now = REFERENCE_NOW
+    return {
+        "one status": (
+            {"statuses": frozenset({MeetingStatus.CONFIRMED})},
+            lambda a: a["status"] == "confirmed",
+            [{"status": "confirmed"}],
+        ),
+        "several statuses": (
+            {
+                "statuses": frozenset(
+                    {MeetingStatus.NO_SHOW, MeetingStatus.SCHEDULED, MeetingStatus.PENDING}
+                )
+            },
+            lambda a: a["status"] in ("scheduled", "no_show"),
+            [{"status": "scheduled"}, {"status": "no_show"}],
+        ),
+        "no Leezy status": (
+            {"statuses": frozenset({MeetingStatus.PENDING, MeetingStatus.FAILED})},
+            lambda a: False,
+            [],
+        ),
+        "every Leezy status": (
+            {"statuses": frozenset(MeetingStatus)},
+            lambda a: True,
+            [{}, {}],  # one unfiltered listing of two pages, not five listings
+        ),
+        "chatbot": (
+            {"chatbot_id": chatbot},
+            lambda a: a["chatbot_id"] == chatbot,
+            [{"chatbot_id": chatbot}],
+        ),
+        "since, inclusive": (
+            {"updated_since": since},
+            lambda a: time(a["updated_at"]) >= since,
+            [{"since": since_param}],
+        ),
+        "upcoming": (
+            {"upcoming": True},
+            lambda a: time(a["start_time"]) > now,
+            [{"upcoming": "true"}],
+        ),
+        "past (not pushed)": (
+            {"upcoming": False},
+            lambda a: time(a["start_time"]) <= now,
+            [{}, {}],  # all 120 records: two pages
+        ),
+        "combined": (
+            {"statuses": frozenset({MeetingStatus.CONFIRMED}), "chatbot_id": chatbot},
+            lambda a: a["status"] == "confirmed" and a["chatbot_id"] == chatbot,
+            [{"status": "confirmed", "chatbot_id": chatbot}],
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "one status",
+        "several statuses",
+        "no Leezy status",
+        "every Leezy status",
+        "chatbot",
+        "since, inclusive",
+        "upcoming",
+        "past (not pushed)",
+        "combined",
+    ],
+)
+async def test_pushdown_keeps_exactly_the_matches(
+    case: str, source: LeezySource, simulators: Simulators, dataset: Dataset
+) -> None:
+    conditions, keep, params = pushdown_cases(dataset)[case]
+
+    answer = await source.meetings(request(**conditions))
+
+    expected = {r["id"] for r in dataset.leezy if keep(r["attributes"])}
+    assert {m.source_id for m in answer.meetings} == expected
+    assert answer.total == len(expected)
+    # One request per page of each pushed-down listing.
+    assert sorted(pushed(simulators), key=str) == sorted(params, key=str)
+
+
+async def test_since_keeps_a_meeting_updated_exactly_then(
+    source: LeezySource, dataset: Dataset
+) -> None:
+    since, _ = _since_case(dataset)
+    answer = await source.meetings(request(updated_since=since))
+    assert dataset.leezy[40]["id"] in {m.source_id for m in answer.meetings}
+
+
+@pytest.mark.parametrize(
+    ("field", "direction", "attribute"),
+    [
+        (OrderField.START_TIME, Direction.DESC, "start_time"),
+        (OrderField.UPDATED_AT, Direction.ASC, "updated_at"),
+        (OrderField.CREATED_AT, Direction.DESC, "created_at"),
+    ],
+)
+async def test_orders_and_resumes_after_a_position(
+    field: OrderField,
+    direction: Direction,
+    attribute: str,
+    source: LeezySource,
+    dataset: Dataset,
+) -> None:
+    ordering = Ordering(field, direction)
+    expected = [
+        r["id"]
+        for r in sorted(
+            dataset.leezy,
+            key=lambda r: (time(r["attributes"][attribute]), r["id"]),
+            reverse=direction is Direction.DESC,
+        )
+    ]
+    everything = await source.meetings(request(ordering))
+    assert [m.source_id for m in everything.meetings] == expected
+
+    tenth = next(r for r in dataset.leezy if r["id"] == expected[9])
+    position = Position(time(tenth["attributes"][attribute]), Source.LEEZY, tenth["id"])
+    rest = await source.meetings(request(ordering, after=position))
+    assert [m.source_id for m in rest.meetings] == expected[10:]
+    assert (rest.total, rest.has_before) == (120, True)
+
+
+async def test_meeting_by_id(source: LeezySource, simulators: Simulators, dataset: Dataset) -> None:
+    wanted = dataset.leezy[7]
+    found = await source.meeting(wanted["id"], REFERENCE_NOW)
+    assert found is not None
+    assert (found.node_id, found.raw) == (f"leezy:{wanted['id']}", wanted)
+    assert len(simulators.leezy.requests) == 2  # no get-by-id: the whole listing
+    assert await source.meeting("meeting_000000000000", REFERENCE_NOW) is None
+
+
+@pytest.mark.parametrize("node_id", ["", "meeting abc", "a:b", "x" * 200])
+async def test_meeting_with_a_malformed_id(
+    node_id: str, source: LeezySource, simulators: Simulators
+) -> None:
+    with pytest.raises(BadUserInput, match="not a Leezy meeting id"):
+        await source.meeting(node_id, REFERENCE_NOW)
+    assert simulators.leezy.requests == []
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        ({"start_time": 1767225600}, "attributes.start_time"),
+        ({"start_time": "2026-03-12T10:00:00"}, "attributes.start_time"),  # no offset
+        ({"status": "rescheduled"}, "attributes.status"),
+        ({"chatbot_id": None}, "attributes.chatbot_id"),
+    ],
+)
+async def test_a_malformed_record_is_a_bad_response(
+    change: Record, where: str, source: LeezySource, simulators: Simulators, dataset: Dataset
+) -> None:
+    broken = copy.deepcopy(dataset.leezy[3])
+    broken["id"] = "meeting_broken000001"
+    broken["attributes"].update(change)
+    simulators.leezy.upsert(broken)
+
+    with pytest.raises(UpstreamBadResponse, match=where):
+        await source.meetings(request())
+
+
+async def test_a_record_without_attributes_is_a_bad_response(
+    source: LeezySource, simulators: Simulators
+) -> None:
+    simulators.leezy.upsert({"id": "meeting_bare", "type": "meeting"})
+    with pytest.raises(UpstreamBadResponse, match="attributes"):
+        await source.meetings(request())
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "retry_after"),
+    [
+        (Fault(kind=FaultKind.ERROR, status=503), UpstreamUnavailable, None),
+        (Fault(kind=FaultKind.ERROR, status=500), UpstreamUnavailable, None),
+        (Fault(kind=FaultKind.WRONG_SHAPE), UpstreamBadResponse, None),
+        (Fault(kind=FaultKind.MALFORMED_JSON), UpstreamBadResponse, None),
+        (Fault(kind=FaultKind.RATE_LIMIT), UpstreamRateLimited, 60),
+        (Fault(kind=FaultKind.ERROR, status=403), UpstreamUnauthorized, None),
+    ],
+)
+async def test_faults_map_to_upstream_errors(
+    fault: Fault,
+    error: type[UpstreamError],
+    retry_after: int | None,
+    source: LeezySource,
+    simulators: Simulators,
+) -> None:
+    simulators.leezy.inject(fault)
+    with pytest.raises(error) as caught:
+        await source.meetings(request())
+    assert type(caught.value) is error
+    assert caught.value.source is Source.LEEZY
+    assert caught.value.retry_after_seconds == retry_after
+    assert simulators.leezy.api_key not in str(caught.value)
+
+
+async def test_a_bad_key_is_unauthorized_and_not_echoed(
+    settings: Settings, upstream_session: aiohttp.ClientSession
+) -> None:
+    secret = "lzy_at_not_a_real_token_123"
+    bad = settings.leezy.model_copy(update={"api_key": SecretStr(secret)})
+    source = LeezySource.create(bad, upstream_session)
+    with pytest.raises(UpstreamUnauthorized) as caught:
+        await source.meetings(request())
+    assert secret not in str(caught.value)
+    assert secret not in caught.value.message

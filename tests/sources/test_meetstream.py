@@ -1,0 +1,185 @@
+"""MeetStreamSource against the MeetStream simulator: the bot listing, lookups and errors."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import pytest
+from pydantic import SecretStr
+
+from gateway.config import Settings
+from gateway.errors import (
+    UpstreamBadResponse,
+    UpstreamError,
+    UpstreamRateLimited,
+    UpstreamUnauthorized,
+    UpstreamUnavailable,
+)
+from gateway.model import BotStatus, Platform, Source
+from gateway.simulators import meetstream
+from gateway.simulators.cluster import Simulators
+from gateway.simulators.dataset import Dataset
+from gateway.simulators.faults import Fault, FaultKind
+from gateway.sources.meetstream import MeetStreamSource
+from tests.conftest import REFERENCE_NOW
+
+Record = dict[str, Any]
+STATUS = {
+    "Scheduled": BotStatus.SCHEDULED,
+    "Joining": BotStatus.JOINING,
+    "InWaitingRoom": BotStatus.JOINING,
+    "InMeeting": BotStatus.IN_MEETING,
+    "Recording": BotStatus.IN_MEETING,
+    "Leaving": BotStatus.STOPPED,
+    "Stopped": BotStatus.STOPPED,
+    "Done": BotStatus.STOPPED,
+    "NotAllowed": BotStatus.FAILED,
+    "Denied": BotStatus.FAILED,
+    "Error": BotStatus.FAILED,
+}
+PLATFORM = {
+    "google_meet": Platform.GOOGLE_MEET,
+    "zoom": Platform.ZOOM,
+    "microsoft_teams": Platform.TEAMS,
+    "webex": Platform.OTHER,
+}
+
+
+@pytest.fixture
+def source(settings: Settings, upstream_session: aiohttp.ClientSession) -> MeetStreamSource:
+    return MeetStreamSource.create(settings.meetstream, upstream_session)
+
+
+def time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def future_bots(dataset: Dataset) -> list[Record]:
+    """What MeetStream lists: bots joining after now, earliest first, ties by id."""
+    future = [b for b in dataset.meetstream if time(b["scheduled_join_time"]) > REFERENCE_NOW]
+    return sorted(future, key=lambda b: (time(b["scheduled_join_time"]), b["bot_id"]))
+
+
+async def test_maps_every_listed_bot(
+    source: MeetStreamSource, simulators: Simulators, dataset: Dataset
+) -> None:
+    bots = await source.scheduled_bots()
+
+    expected = future_bots(dataset)
+    assert [b.bot_id for b in bots] == [r["bot_id"] for r in expected]
+    for bot, raw in zip(bots, expected, strict=True):
+        attributes = raw["custom_attributes"]
+        assert bot.node_id == f"meetstream:{raw['bot_id']}"
+        assert bot.platform is PLATFORM[raw["platform"]]
+        assert bot.status is STATUS[raw["status"]]
+        assert bot.source_status == raw["status"]
+        assert bot.scheduled_join_time == time(raw["scheduled_join_time"])
+        assert bot.scheduled_join_time.tzinfo is UTC
+        assert bot.username == raw["bot_username"]
+        assert bot.calendar_event_id == attributes["event_id"]
+        assert bot.deduplication_key == attributes["deduplication_key"]
+        assert bot.raw == raw
+    assert {b.source_status for b in bots} == set(STATUS)
+    assert {b.platform for b in bots} == set(PLATFORM.values())
+    assert [(r.path, r.params) for r in simulators.meetstream.requests] == [
+        ("/api/v1/calendar/scheduled", {"limit": "100"})
+    ]
+
+
+async def test_unknown_status_and_platform_and_bare_bot(
+    source: MeetStreamSource, simulators: Simulators
+) -> None:
+    simulators.meetstream.upsert(
+        {
+            "bot_id": "bot-new",
+            "platform": "gotomeeting",
+            "status": "Paused",
+            "scheduled_join_time": "2026-03-11T09:00:00+01:00",
+        }
+    )
+    bot = await source.bot("bot-new")
+    assert bot is not None
+    assert (bot.platform, bot.status, bot.source_status) == (
+        Platform.OTHER,
+        BotStatus.UNKNOWN,
+        "Paused",
+    )
+    assert bot.scheduled_join_time == datetime(2026, 3, 11, 8, 0, tzinfo=UTC)
+    assert (bot.username, bot.calendar_event_id, bot.deduplication_key) == (None, None, None)
+
+
+async def test_bot_by_id(
+    source: MeetStreamSource, simulators: Simulators, dataset: Dataset
+) -> None:
+    wanted = future_bots(dataset)[5]
+    found = await source.bot(wanted["bot_id"])
+    assert found is not None
+    assert found.raw == wanted
+    past = next(b for b in dataset.meetstream if time(b["scheduled_join_time"]) <= REFERENCE_NOW)
+    assert await source.bot(past["bot_id"]) is None  # no longer listed
+    assert await source.bot("not-a-bot") is None
+    assert len(simulators.meetstream.requests) == 3
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        ({"scheduled_join_time": "2026-03-12T10:00:00"}, "scheduled_join_time"),
+        ({"status": None}, "status"),
+        ({"custom_attributes": ["evt1"]}, "custom_attributes"),
+        ({"bot_username": 7}, "bot_username"),
+    ],
+)
+async def test_a_malformed_bot_is_a_bad_response(
+    change: Record,
+    where: str,
+    source: MeetStreamSource,
+    simulators: Simulators,
+    dataset: Dataset,
+) -> None:
+    broken = {**copy.deepcopy(future_bots(dataset)[0]), "bot_id": "bot-broken", **change}
+    simulators.meetstream.upsert(broken)
+    with pytest.raises(UpstreamBadResponse, match=where):
+        await source.scheduled_bots()
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (Fault(kind=FaultKind.ERROR, status=503), UpstreamUnavailable),
+        (Fault(kind=FaultKind.ERROR, status=500), UpstreamUnavailable),
+        (Fault(kind=FaultKind.WRONG_SHAPE), UpstreamBadResponse),
+        (Fault(kind=FaultKind.MALFORMED_JSON), UpstreamBadResponse),
+        (Fault(kind=FaultKind.RATE_LIMIT), UpstreamRateLimited),
+        (Fault(kind=FaultKind.ERROR, status=404), UpstreamUnauthorized),  # user gone
+    ],
+)
+async def test_faults_map_to_upstream_errors(
+    fault: Fault, error: type[UpstreamError], source: MeetStreamSource, simulators: Simulators
+) -> None:
+    simulators.meetstream.inject(fault)
+    with pytest.raises(error) as caught:
+        await source.scheduled_bots()
+    assert type(caught.value) is error
+    assert caught.value.source is Source.MEETSTREAM
+    assert simulators.meetstream.api_key not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "ms_sim_not_a_real_key_0000000000000",
+        meetstream.ORPHAN_KEY,  # a valid token whose user is gone: MeetStream answers 404
+    ],
+)
+async def test_a_bad_key_is_unauthorized_and_not_echoed(
+    secret: str, settings: Settings, upstream_session: aiohttp.ClientSession
+) -> None:
+    bad = settings.meetstream.model_copy(update={"api_key": SecretStr(secret)})
+    source = MeetStreamSource.create(bad, upstream_session)
+    with pytest.raises(UpstreamUnauthorized) as caught:
+        await source.scheduled_bots()
+    assert secret not in str(caught.value)

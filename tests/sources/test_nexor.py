@@ -1,0 +1,397 @@
+"""NexorSource against the Nexor simulator: per-lead calls, mapping, push-down, leads, errors."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import pytest
+from pydantic import SecretStr
+
+from gateway.config import Settings
+from gateway.errors import (
+    BadUserInput,
+    UpstreamBadResponse,
+    UpstreamError,
+    UpstreamRateLimited,
+    UpstreamUnauthorized,
+    UpstreamUnavailable,
+)
+from gateway.model import Lead, LeadKey, LocationType, MeetingStatus, Platform, Source
+from gateway.query import Direction, MeetingFilter, OrderField, Ordering, Position
+from gateway.simulators.cluster import Simulators
+from gateway.simulators.dataset import Dataset
+from gateway.simulators.faults import Fault, FaultKind
+from gateway.sources.base import MeetingRequest
+from gateway.sources.nexor import NexorSource
+from tests.conftest import REFERENCE_NOW
+
+Record = dict[str, Any]
+UNKNOWN_LEAD = "00000000-0000-4000-8000-000000000000"
+STATUS = {
+    "scheduled": MeetingStatus.SCHEDULED,
+    "confirmed": MeetingStatus.CONFIRMED,
+    "completed": MeetingStatus.COMPLETED,
+    "cancelled": MeetingStatus.CANCELLED,
+    "no_show": MeetingStatus.NO_SHOW,
+}
+LOCATION = {
+    "video": LocationType.VIDEO,
+    "phone": LocationType.PHONE,
+    "in_person": LocationType.IN_PERSON,
+}
+HOSTS = {
+    "meet.google.com": Platform.GOOGLE_MEET,
+    "zoom.us": Platform.ZOOM,
+    "teams.microsoft.com": Platform.TEAMS,
+}
+
+
+@pytest.fixture
+def source(settings: Settings, upstream_session: aiohttp.ClientSession) -> NexorSource:
+    return NexorSource.create(settings.nexor, upstream_session)
+
+
+def key(lead_id: str) -> LeadKey:
+    return LeadKey(Source.NEXOR, lead_id)
+
+
+def request(
+    lead_ids: list[str] | None,
+    ordering: Ordering | None = None,
+    after: Position | None = None,
+    **conditions: Any,
+) -> MeetingRequest:
+    keys = None if lead_ids is None else frozenset(key(lead) for lead in lead_ids)
+    return MeetingRequest(
+        filter=MeetingFilter(lead_ids=keys, **conditions),
+        ordering=ordering or Ordering(),
+        after=after,
+        now=REFERENCE_NOW,
+    )
+
+
+def time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def expected_platform(record: Record) -> Platform | None:
+    url = record["meeting_url"]
+    host = urlsplit(url).hostname if url else None
+    if host in HOSTS:
+        return HOSTS[host]
+    if host is not None and host.endswith(".daily.co"):
+        return Platform.DAILY
+    return Platform.OTHER if record["location_type"] == "video" else None
+
+
+def busiest(dataset: Dataset) -> str:
+    return max(dataset.nexor_meetings, key=lambda lead: len(dataset.nexor_meetings[lead]))
+
+
+def idle(dataset: Dataset) -> str:
+    return next(lead for lead, items in dataset.nexor_meetings.items() if not items)
+
+
+def paths(simulators: Simulators) -> list[str]:
+    prefix = "/api/public"
+    return sorted(r.path.removeprefix(prefix) for r in simulators.nexor.requests)
+
+
+async def test_maps_every_meeting_of_every_lead(
+    source: NexorSource, simulators: Simulators, dataset: Dataset
+) -> None:
+    leads = list(dataset.nexor_meetings)
+    simulators.nexor.inject(Fault(kind=FaultKind.LATENCY, latency_ms=50))
+
+    answer = await source.meetings(request(leads))
+
+    owners = {m["id"]: lead for lead, items in dataset.nexor_meetings.items() for m in items}
+    by_id = {m.source_id: m for m in answer.meetings}
+    assert answer.total == len(by_id) == len(owners) > 0
+    for meeting_id, lead_id in owners.items():
+        raw = next(m for m in dataset.nexor_meetings[lead_id] if m["id"] == meeting_id)
+        meeting = by_id[meeting_id]
+        lead = Lead(key(lead_id), raw["attendee_name"], raw["attendee_email"])
+        assert meeting.source is Source.NEXOR
+        assert meeting.node_id == f"nexor:{lead_id}:{meeting_id}"
+        assert meeting.status is STATUS[raw["status"]]
+        assert meeting.source_status == raw["status"]
+        assert meeting.start_time == time(raw["starts_at"])
+        assert meeting.end_time == time(raw["ends_at"])
+        assert meeting.start_time.tzinfo is UTC
+        assert meeting.duration_minutes == raw["duration_minutes"]
+        assert (meeting.title, meeting.timezone) == (raw["title"], raw["timezone"])
+        assert meeting.meeting_url == raw["meeting_url"]
+        assert meeting.location_type is LOCATION[raw["location_type"]]
+        assert meeting.platform is expected_platform(raw)
+        assert meeting.lead == lead
+        assert [(a.name, a.email, a.is_organizer, a.lead) for a in meeting.attendees] == [
+            (raw["attendee_name"], raw["attendee_email"], False, lead),
+            (raw["host_name"], None, True, None),
+        ]
+        assert meeting.organizer is not None
+        assert meeting.organizer.name == raw["host_name"]
+        cancelled = raw["cancelled_at"]
+        assert meeting.cancelled_at == (time(cancelled) if cancelled else None)
+        assert meeting.cancellation_reason == raw["cancellation_reason"]
+        assert meeting.created_at == time(raw["created_at"])
+        assert meeting.updated_at is None
+        assert meeting.raw == raw
+    assert {m.status for m in answer.meetings} == set(STATUS.values())
+    assert {m.location_type for m in answer.meetings} == set(LocationType)
+    assert Platform.DAILY in {m.platform for m in answer.meetings}
+    # One request per lead, all at once.
+    assert paths(simulators) == sorted(f"/leads/{lead}/meetings" for lead in leads)
+    assert simulators.nexor.peak_in_flight == len(leads)
+
+
+async def test_an_unknown_lead_has_no_meetings(
+    source: NexorSource, simulators: Simulators, dataset: Dataset
+) -> None:
+    lead = busiest(dataset)
+    answer = await source.meetings(request([lead, UNKNOWN_LEAD]))
+
+    assert {m.source_id for m in answer.meetings} == {m["id"] for m in dataset.nexor_meetings[lead]}
+    assert [r.status for r in simulators.nexor.requests].count(404) == 1
+    assert len(simulators.nexor.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("statuses", "param"),
+    [
+        ({MeetingStatus.CONFIRMED}, "confirmed"),
+        (
+            {MeetingStatus.NO_SHOW, MeetingStatus.SCHEDULED, MeetingStatus.PENDING},
+            "scheduled,no_show",
+        ),
+        (set(STATUS.values()) | {MeetingStatus.IN_PROGRESS}, None),  # all five: no parameter
+    ],
+)
+async def test_status_is_pushed_down(
+    statuses: set[MeetingStatus],
+    param: str | None,
+    source: NexorSource,
+    simulators: Simulators,
+    dataset: Dataset,
+) -> None:
+    leads = list(dataset.nexor_meetings)[:6]
+    answer = await source.meetings(request(leads, statuses=frozenset(statuses)))
+
+    expected = {
+        m["id"]
+        for lead in leads
+        for m in dataset.nexor_meetings[lead]
+        if STATUS[m["status"]] in statuses
+    }
+    assert {m.source_id for m in answer.meetings} == expected
+    assert answer.total == len(expected)
+    assert [r.params.get("status") for r in simulators.nexor.requests] == [param] * len(leads)
+
+
+@pytest.mark.parametrize(
+    "conditions",
+    [
+        {"statuses": frozenset({MeetingStatus.PENDING, MeetingStatus.IN_PROGRESS})},
+        {"updated_since": REFERENCE_NOW},  # Nexor has no update time
+        {"chatbot_id": "cb_1"},
+    ],
+)
+async def test_filters_no_nexor_meeting_can_match_make_no_call(
+    conditions: dict[str, Any], source: NexorSource, simulators: Simulators, dataset: Dataset
+) -> None:
+    answer = await source.meetings(request([busiest(dataset)], **conditions))
+    assert (answer.meetings, answer.total) == ([], 0)
+    assert simulators.nexor.requests == []
+
+
+async def test_without_nexor_leads_there_is_no_call(
+    source: NexorSource, simulators: Simulators
+) -> None:
+    assert (await source.meetings(request(None))).meetings == []
+    salesloft_only = MeetingRequest(
+        filter=MeetingFilter(lead_ids=frozenset({LeadKey(Source.SALESLOFT, "42")})),
+        ordering=Ordering(),
+        now=REFERENCE_NOW,
+    )
+    assert (await source.meetings(salesloft_only)).meetings == []
+    assert simulators.nexor.requests == []
+
+
+async def test_residual_filters_apply(source: NexorSource, dataset: Dataset) -> None:
+    leads = list(dataset.nexor_meetings)
+    answer = await source.meetings(request(leads, upcoming=True, search="google"))
+    expected = {
+        m["id"]
+        for items in dataset.nexor_meetings.values()
+        for m in items
+        if time(m["starts_at"]) > REFERENCE_NOW and "google" in m["title"].casefold()
+    }
+    assert {m.source_id for m in answer.meetings} == expected
+    assert expected
+
+
+@pytest.mark.parametrize(
+    ("field", "direction", "attribute"),
+    [
+        (OrderField.START_TIME, Direction.DESC, "starts_at"),
+        (OrderField.CREATED_AT, Direction.ASC, "created_at"),
+    ],
+)
+async def test_orders_and_resumes_after_a_position(
+    field: OrderField,
+    direction: Direction,
+    attribute: str,
+    source: NexorSource,
+    dataset: Dataset,
+) -> None:
+    records = [m for items in dataset.nexor_meetings.values() for m in items]
+    expected = [
+        m["id"]
+        for m in sorted(
+            records,
+            key=lambda m: (time(m[attribute]), m["id"]),
+            reverse=direction is Direction.DESC,
+        )
+    ]
+    ordering = Ordering(field, direction)
+    leads = list(dataset.nexor_meetings)
+    everything = await source.meetings(request(leads, ordering))
+    assert [m.source_id for m in everything.meetings] == expected
+
+    fifth = next(m for m in records if m["id"] == expected[4])
+    position = Position(time(fifth[attribute]), Source.NEXOR, fifth["id"])
+    rest = await source.meetings(request(leads, ordering, after=position))
+    assert [m.source_id for m in rest.meetings] == expected[5:]
+    assert (rest.total, rest.has_before) == (len(records), True)
+
+
+@pytest.mark.parametrize(
+    ("text", "valid"),
+    [
+        ("6f1d2c3b-4a5e-4f60-8a9b-0c1d2e3f4a5b", True),
+        ("6F1D2C3B-4A5E-4F60-8A9B-0C1D2E3F4A5B", False),
+        ("{6f1d2c3b-4a5e-4f60-8a9b-0c1d2e3f4a5b}", False),
+        ("6f1d2c3b4a5e4f608a9b0c1d2e3f4a5b", False),
+        ("lead-42", False),
+        ("", False),
+    ],
+)
+def test_lead_key(text: str, valid: bool, source: NexorSource) -> None:
+    assert source.lead_key(text) == (key(text) if valid else None)
+
+
+async def test_lead(source: NexorSource, simulators: Simulators, dataset: Dataset) -> None:
+    lead_id = busiest(dataset)
+    latest = max(dataset.nexor_meetings[lead_id], key=lambda m: time(m["starts_at"]))
+    assert await source.lead(key(lead_id)) == Lead(
+        key(lead_id), latest["attendee_name"], latest["attendee_email"]
+    )
+    assert await source.lead(key(idle(dataset))) == Lead(key(idle(dataset)), None, None)
+    assert await source.lead(key(UNKNOWN_LEAD)) is None
+    assert len(simulators.nexor.requests) == 3
+    assert all(
+        "/leads/" in r.path and r.path.endswith("/meetings") for r in simulators.nexor.requests
+    )
+
+
+async def test_meeting_by_id(source: NexorSource, simulators: Simulators, dataset: Dataset) -> None:
+    lead_id = busiest(dataset)
+    wanted = dataset.nexor_meetings[lead_id][3]
+    found = await source.meeting(f"{lead_id}:{wanted['id']}", REFERENCE_NOW)
+    assert found is not None
+    assert (found.node_id, found.raw) == (f"nexor:{lead_id}:{wanted['id']}", wanted)
+    other_lead = next(lead for lead in dataset.nexor_meetings if lead != lead_id)
+    assert await source.meeting(f"{other_lead}:{wanted['id']}", REFERENCE_NOW) is None
+    assert await source.meeting(f"{UNKNOWN_LEAD}:{wanted['id']}", REFERENCE_NOW) is None
+    assert paths(simulators) == sorted(
+        f"/leads/{lead}/meetings" for lead in (lead_id, other_lead, UNKNOWN_LEAD)
+    )
+
+
+@pytest.mark.parametrize(
+    "node_id",
+    [
+        "",
+        "6f1d2c3b-4a5e-4f60-8a9b-0c1d2e3f4a5b",
+        "6f1d2c3b-4a5e-4f60-8a9b-0c1d2e3f4a5b:",
+        "6F1D2C3B-4A5E-4F60-8A9B-0C1D2E3F4A5B:6f1d2c3b-4a5e-4f60-8a9b-0c1d2e3f4a5b",
+        "lead:6f1d2c3b-4a5e-4f60-8a9b-0c1d2e3f4a5b",
+        "6f1d2c3b-4a5e-4f60-8a9b-0c1d2e3f4a5b:a:b",
+    ],
+)
+async def test_meeting_with_a_malformed_id(
+    node_id: str, source: NexorSource, simulators: Simulators
+) -> None:
+    with pytest.raises(BadUserInput, match="not a Nexor meeting id"):
+        await source.meeting(node_id, REFERENCE_NOW)
+    assert simulators.nexor.requests == []
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        ({"starts_at": "2026-03-12 10:00"}, "starts_at"),
+        ({"confirmed_by_lead": "yes"}, "confirmed_by_lead"),
+        ({"location_type": "hybrid"}, "location_type"),
+        ({"duration_minutes": "30"}, "duration_minutes"),
+    ],
+)
+async def test_a_malformed_record_is_a_bad_response(
+    change: Record, where: str, source: NexorSource, simulators: Simulators, dataset: Dataset
+) -> None:
+    lead_id = busiest(dataset)
+    broken = {**copy.deepcopy(dataset.nexor_meetings[lead_id][0]), **change, "lead_id": lead_id}
+    simulators.nexor.upsert(broken)
+    with pytest.raises(UpstreamBadResponse, match=where):
+        await source.meetings(request([lead_id]))
+
+
+async def test_a_record_missing_a_field_is_a_bad_response(
+    source: NexorSource, simulators: Simulators, dataset: Dataset
+) -> None:
+    lead_id = busiest(dataset)
+    broken = {**copy.deepcopy(dataset.nexor_meetings[lead_id][0]), "lead_id": lead_id}
+    del broken["host_name"]
+    simulators.nexor.upsert(broken)
+    with pytest.raises(UpstreamBadResponse, match="host_name"):
+        await source.meetings(request([lead_id]))
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (Fault(kind=FaultKind.ERROR, status=503), UpstreamUnavailable),
+        (Fault(kind=FaultKind.ERROR, status=500), UpstreamUnavailable),
+        (Fault(kind=FaultKind.WRONG_SHAPE), UpstreamBadResponse),
+        (Fault(kind=FaultKind.MALFORMED_JSON), UpstreamBadResponse),
+        (Fault(kind=FaultKind.RATE_LIMIT), UpstreamRateLimited),
+    ],
+)
+async def test_faults_map_to_upstream_errors(
+    fault: Fault,
+    error: type[UpstreamError],
+    source: NexorSource,
+    simulators: Simulators,
+    dataset: Dataset,
+) -> None:
+    simulators.nexor.inject(fault)
+    with pytest.raises(error) as caught:
+        await source.meetings(request([busiest(dataset)]))
+    assert type(caught.value) is error
+    assert caught.value.source is Source.NEXOR
+    assert simulators.nexor.api_key not in str(caught.value)
+
+
+@pytest.mark.parametrize("secret", ["nxr_live_not_a_real_key_42", ""])
+async def test_a_bad_key_is_unauthorized_and_not_echoed(
+    secret: str, settings: Settings, upstream_session: aiohttp.ClientSession, dataset: Dataset
+) -> None:
+    bad = settings.nexor.model_copy(update={"api_key": SecretStr(secret)})
+    source = NexorSource.create(bad, upstream_session)
+    with pytest.raises(UpstreamUnauthorized) as caught:
+        await source.meetings(request([busiest(dataset)]))
+    assert not secret or secret not in str(caught.value)

@@ -1,0 +1,492 @@
+"""SalesloftSource against the Salesloft simulator over real HTTP: mapping, push-down, paging,
+leads, calendar events and errors."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from pydantic import SecretStr
+
+from gateway.config import Settings
+from gateway.errors import (
+    BadUserInput,
+    UpstreamBadResponse,
+    UpstreamError,
+    UpstreamRateLimited,
+    UpstreamUnauthorized,
+    UpstreamUnavailable,
+)
+from gateway.model import LeadKey, LocationType, Meeting, MeetingStatus, Platform, Source
+from gateway.query import Direction, MeetingFilter, OrderField, Ordering, Position
+from gateway.simulators.cluster import Simulators
+from gateway.simulators.dataset import Dataset
+from gateway.simulators.faults import Fault, FaultKind
+from gateway.simulators.salesloft import EXPIRED_TOKEN, FORBIDDEN_TOKEN
+from gateway.sources.base import MeetingRequest
+from gateway.sources.salesloft import SalesloftSource
+from tests.conftest import REFERENCE_NOW
+
+Record = dict[str, Any]
+S = MeetingStatus
+ORDER = Ordering(OrderField.START_TIME, Direction.DESC)
+RESPONSES = {
+    "needsAction": "NEEDS_ACTION",
+    "accepted": "ACCEPTED",
+    "tentative": "TENTATIVE",
+    "declined": "DECLINED",
+}
+
+
+@pytest.fixture
+def salesloft(settings: Settings, upstream_session: aiohttp.ClientSession) -> SalesloftSource:
+    return SalesloftSource.create(settings.salesloft, upstream_session)
+
+
+def _request(meeting_filter: MeetingFilter | None = None, **kwargs: Any) -> MeetingRequest:
+    return MeetingRequest(
+        filter=meeting_filter or MeetingFilter(), ordering=kwargs.pop("ordering", ORDER),
+        now=REFERENCE_NOW, **kwargs,
+    )  # fmt: skip
+
+
+# --- expectations in plain Python over the wire dicts ---------------------------------------
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _maybe_time(text: str | None) -> datetime | None:
+    return None if text is None else _time(text)
+
+
+def _status(record: Record) -> MeetingStatus:
+    if record["canceled_at"] is not None:
+        return S.CANCELLED
+    if record["no_show"]:
+        return S.NO_SHOW
+    if record["status"] == "booked":
+        ended = _time(record["end_time"]) < REFERENCE_NOW
+        return S.COMPLETED if ended else S.CONFIRMED
+    return {"pending": S.PENDING, "retry": S.PENDING, "failed": S.FAILED}[record["status"]]
+
+
+def _person(record: Record) -> int | None:
+    return None if record["person"] is None else int(record["person"]["id"])
+
+
+def _attendees(record: Record) -> list[tuple[Any, ...]]:
+    """(name, email, organizer, response, person id) per §3b: attendees, recipient, guests."""
+    people = [
+        (a["name"], a["email"], a["organizer"], RESPONSES[a["status"]], _person(a))
+        for a in record["attendees"]
+    ]
+    emails = {p[1].lower() for p in people}
+    if record["recipient_email"].lower() not in emails:
+        people.append(
+            (record["recipient_name"], record["recipient_email"], False, "UNKNOWN", _person(record))
+        )
+        emails.add(record["recipient_email"].lower())
+    for guest in record["guests"]:
+        if guest.lower() not in emails:
+            people.append((None, guest, False, "UNKNOWN", None))
+            emails.add(guest.lower())
+    return people
+
+
+def _location(text: str | None) -> tuple[str | None, Platform | None, LocationType | None]:
+    if text is None:
+        return None, None, None
+    if text.startswith("https://zoom.us/"):
+        return text, Platform.ZOOM, LocationType.VIDEO
+    if text.startswith("https://meet.google.com/"):
+        return text, Platform.GOOGLE_MEET, LocationType.VIDEO
+    if text == "Microsoft Teams Meeting":
+        return None, Platform.TEAMS, LocationType.VIDEO
+    if text.startswith("Phone: "):
+        return None, None, LocationType.PHONE
+    return None, None, LocationType.IN_PERSON
+
+
+def _ordered(records: list[Record], field: str = "start_time", *, desc: bool = True) -> list[str]:
+    """Ids in the merged order of one source: sort value, then id as a string."""
+    ordered = sorted(records, key=lambda r: (_time(r[field]), str(r["id"])), reverse=desc)
+    return [str(r["id"]) for r in ordered]
+
+
+def _ids(meetings: list[Meeting]) -> list[str]:
+    return [m.source_id for m in meetings]
+
+
+def _listing_params(simulators: Simulators) -> list[dict[str, str]]:
+    return sorted(
+        (c.params for c in simulators.salesloft.requests),
+        key=lambda p: (p["show_deleted"], int(p["page"])),
+    )
+
+
+# --- mapping --------------------------------------------------------------------------------
+
+
+async def test_maps_every_meeting_field_by_field(
+    salesloft: SalesloftSource, dataset: Dataset, simulators: Simulators
+) -> None:
+    answer = await salesloft.meetings(_request())
+    assert answer.total == len(dataset.salesloft) == 200
+    assert _ids(answer.meetings) == _ordered(dataset.salesloft)
+    by_id = {str(r["id"]): r for r in dataset.salesloft}
+    for meeting in answer.meetings:
+        wire = by_id[meeting.source_id]
+        assert meeting.node_id == f"salesloft:{wire['id']}"
+        assert (meeting.status, meeting.source_status) == (_status(wire), wire["status"])
+        assert meeting.start_time == _time(wire["start_time"])
+        assert meeting.end_time == _time(wire["end_time"])
+        assert meeting.cancelled_at == _maybe_time(wire["canceled_at"])
+        assert meeting.created_at == _time(wire["created_at"])
+        assert meeting.updated_at == _time(wire["updated_at"])
+        for moment in (meeting.start_time, meeting.created_at, meeting.updated_at):
+            assert moment is not None
+            assert moment.tzinfo is UTC
+        assert (meeting.title, meeting.description) == (wire["title"], wire["description"])
+        assert meeting.calendar_event_id == wire["event_id"]
+        assert meeting.timezone is None
+        location = (meeting.meeting_url, meeting.platform, meeting.location_type)
+        assert location == _location(wire["location"])
+        if wire["person"] is None:
+            assert meeting.lead is None
+        else:
+            assert meeting.lead is not None
+            assert meeting.lead.key == LeadKey(Source.SALESLOFT, str(wire["person"]["id"]))
+            assert (meeting.lead.name, meeting.lead.email) == (
+                wire["recipient_name"],
+                wire["recipient_email"],
+            )
+        people = [
+            (
+                a.name,
+                a.email,
+                a.is_organizer,
+                a.response_status.value,
+                None if a.lead is None else int(a.lead.key.source_id),
+            )
+            for a in meeting.attendees
+        ]
+        assert people == _attendees(wire)
+        assert meeting.raw == wire
+    statuses = {m.status for m in answer.meetings}
+    assert statuses == {S.CANCELLED, S.NO_SHOW, S.CONFIRMED, S.COMPLETED, S.PENDING, S.FAILED}
+    assert {m.source_status for m in answer.meetings} == {"pending", "booked", "failed", "retry"}
+    platforms = {m.platform for m in answer.meetings}
+    assert platforms == {Platform.ZOOM, Platform.GOOGLE_MEET, Platform.TEAMS, None}
+    assert any(len(m.attendees) > len(m.raw["attendees"]) for m in answer.meetings)
+
+
+async def test_all_meetings_take_both_listings_with_pages(
+    salesloft: SalesloftSource, dataset: Dataset, simulators: Simulators
+) -> None:
+    await salesloft.meetings(_request())
+    canceled = sum(r["canceled_at"] is not None for r in dataset.salesloft)
+    active_pages = -(-(len(dataset.salesloft) - canceled) // 100)
+    assert (canceled, active_pages) == (31, 2)
+    sort = {"sort_by": "start_time", "sort_direction": "DESC", "per_page": "100"}
+    counts = {"include_paging_counts": "true"}
+    assert _listing_params(simulators) == [
+        {"show_deleted": "false", **sort, "page": "1", **counts},
+        {"show_deleted": "false", **sort, "page": "2"},
+        {"show_deleted": "true", **sort, "page": "1", **counts},
+    ]
+
+
+async def test_remaining_pages_are_fetched_concurrently(
+    salesloft: SalesloftSource, dataset: Dataset, simulators: Simulators
+) -> None:
+    template = next(r for r in dataset.salesloft if r["canceled_at"] is None)
+    for number in range(1, 181):
+        simulators.salesloft.upsert({**copy.deepcopy(template), "id": 90_000_000 + number})
+    simulators.salesloft.inject(Fault(kind=FaultKind.LATENCY, latency_ms=60))
+    answer = await salesloft.meetings(_request())
+    assert answer.total == 380
+    pages = [(p["show_deleted"], p["page"]) for p in _listing_params(simulators)]
+    assert pages == [("false", "1"), ("false", "2"), ("false", "3"), ("false", "4"), ("true", "1")]
+    # Both first pages together, then pages 2-4 together.
+    assert simulators.salesloft.peak_in_flight >= 3
+
+
+# --- push-down ------------------------------------------------------------------------------
+
+
+async def test_time_range_is_pushed_down_in_microseconds(
+    salesloft: SalesloftSource, dataset: Dataset, simulators: Simulators
+) -> None:
+    after = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)  # a meeting starts exactly here: kept
+    before = datetime(2026, 3, 20, 10, 30, 0, 250, tzinfo=UTC)
+    answer = await salesloft.meetings(
+        _request(MeetingFilter(start_after=after, start_before=before))
+    )
+    kept = [r for r in dataset.salesloft if after <= _time(r["start_time"]) < before]
+    assert _ids(answer.meetings) == _ordered(kept)
+    assert any(_time(r["start_time"]) == after for r in kept)
+    for params in _listing_params(simulators):
+        assert params["start_time[gte]"] == "2026-03-14T09:00:00.000000Z"
+        assert params["start_time[lt]"] == "2026-03-20T10:30:00.000250Z"
+    assert len(simulators.salesloft.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("statuses", "listings"),
+    [
+        ({S.CANCELLED}, [{"show_deleted": "true"}]),
+        ({S.NO_SHOW}, [{"show_deleted": "false", "no_show": "true"}]),
+        ({S.CONFIRMED}, [{"show_deleted": "false", "no_show": "false", "status": "booked"}]),
+        (
+            {S.CONFIRMED, S.COMPLETED},
+            [{"show_deleted": "false", "no_show": "false", "status": "booked"}],
+        ),
+        ({S.FAILED}, [{"show_deleted": "false", "no_show": "false", "status": "failed"}]),
+        ({S.PENDING}, [{"show_deleted": "false", "no_show": "false"}]),
+        ({S.NO_SHOW, S.FAILED}, [{"show_deleted": "false"}]),
+        (
+            {S.PENDING, S.CANCELLED},
+            [{"show_deleted": "false", "no_show": "false"}, {"show_deleted": "true"}],
+        ),
+        (
+            {S.FAILED, S.SCHEDULED},
+            [{"show_deleted": "false", "no_show": "false", "status": "failed"}],
+        ),
+        ({S.SCHEDULED, S.IN_PROGRESS}, []),
+        ({S.NO_SHOW, S.SCHEDULED}, [{"show_deleted": "false", "no_show": "true"}]),
+        ({S.CANCELLED, S.IN_PROGRESS}, [{"show_deleted": "true"}]),
+    ],
+)
+async def test_status_push_down_keeps_every_match(
+    salesloft: SalesloftSource,
+    dataset: Dataset,
+    simulators: Simulators,
+    statuses: set[MeetingStatus],
+    listings: list[dict[str, str]],
+) -> None:
+    answer = await salesloft.meetings(_request(MeetingFilter(statuses=frozenset(statuses))))
+    kept = [r for r in dataset.salesloft if _status(r) in statuses]
+    assert _ids(answer.meetings) == _ordered(kept)
+    assert answer.total == len(kept)
+    if statuses & {S.CANCELLED, S.NO_SHOW, S.FAILED, S.CONFIRMED}:
+        assert kept
+    pushed = [
+        {k: v for k, v in p.items() if k in ("show_deleted", "no_show", "status")}
+        for p in _listing_params(simulators)
+        if p["page"] == "1"
+    ]
+    assert pushed == listings
+
+
+async def test_lead_ids_become_person_ids(
+    salesloft: SalesloftSource, dataset: Dataset, simulators: Simulators
+) -> None:
+    persons = sorted({r["person"]["id"] for r in dataset.salesloft if r["person"]})[:3]
+    keys = {LeadKey(Source.SALESLOFT, str(p)) for p in persons}
+    keys |= {LeadKey(Source.NEXOR, "5f0c6a8e-0000-4000-8000-000000000001")}
+    keys |= {LeadKey(Source.SALESLOFT, "not-a-number")}
+    answer = await salesloft.meetings(_request(MeetingFilter(lead_ids=frozenset(keys))))
+    kept = [r for r in dataset.salesloft if _person(r) in persons]
+    assert kept
+    assert _ids(answer.meetings) == _ordered(kept)
+    for call in simulators.salesloft.requests:
+        assert [v for k, v in call.query if k == "person_ids[]"] == [str(p) for p in persons]
+    assert len(simulators.salesloft.requests) == 2
+
+
+async def test_no_possible_match_makes_no_call(
+    salesloft: SalesloftSource, simulators: Simulators
+) -> None:
+    moment = datetime(2026, 3, 1, tzinfo=UTC)
+    for meeting_filter in (
+        MeetingFilter(start_after=moment, start_before=moment),
+        MeetingFilter(lead_ids=frozenset({LeadKey(Source.SALESLOFT, "007")})),
+    ):
+        answer = await salesloft.meetings(_request(meeting_filter))
+        assert (answer.meetings, answer.total) == ([], 0)
+    assert simulators.salesloft.requests == []
+
+
+@pytest.mark.parametrize(
+    ("ordering", "sort"),
+    [
+        (Ordering(OrderField.CREATED_AT, Direction.ASC), ("created_at", "ASC")),
+        (Ordering(OrderField.UPDATED_AT, Direction.DESC), ("updated_at", "DESC")),
+        (Ordering(OrderField.START_TIME, Direction.DESC, backwards=True), ("start_time", "ASC")),
+    ],
+)
+async def test_order_is_pushed_down_and_after_cuts(
+    salesloft: SalesloftSource,
+    dataset: Dataset,
+    simulators: Simulators,
+    ordering: Ordering,
+    sort: tuple[str, str],
+) -> None:
+    wire_field = sort[0]
+    forward = _ordered(dataset.salesloft, wire_field, desc=ordering.direction is Direction.DESC)
+    walk = forward[::-1] if ordering.backwards else forward
+    by_id = {str(r["id"]): r for r in dataset.salesloft}
+    cut = by_id[walk[57]]
+    position = Position(_time(cut[wire_field]), Source.SALESLOFT, str(cut["id"]))
+    answer = await salesloft.meetings(_request(ordering=ordering, after=position))
+    assert _ids(answer.meetings) == walk[58:]
+    assert (answer.total, answer.has_before) == (200, True)
+    for params in _listing_params(simulators):
+        assert (params["sort_by"], params["sort_direction"]) == sort
+
+
+# --- one meeting, calendar events, leads ----------------------------------------------------
+
+
+async def test_meeting_by_id(
+    salesloft: SalesloftSource, dataset: Dataset, simulators: Simulators
+) -> None:
+    active = next(r for r in dataset.salesloft if r["canceled_at"] is None)
+    canceled = next(r for r in dataset.salesloft if r["canceled_at"] is not None)
+    for wire in (active, canceled):
+        found = await salesloft.meeting(str(wire["id"]), REFERENCE_NOW)
+        assert found is not None
+        assert (found.source_id, found.status, found.raw) == (str(wire["id"]), _status(wire), wire)
+    assert await salesloft.meeting("999999999", REFERENCE_NOW) is None
+    calls = simulators.salesloft.requests
+    assert len(calls) == 6
+    assert {c.params["show_deleted"] for c in calls} == {"true", "false"}
+    assert [c.params["ids[]"] for c in calls[::2]] == [
+        str(active["id"]),
+        str(canceled["id"]),
+        "999999999",
+    ]
+    for malformed in ("abc", "-5", "0", "012", "1.5", "", "salesloft:1"):
+        with pytest.raises(BadUserInput):
+            await salesloft.meeting(malformed, REFERENCE_NOW)
+    assert len(simulators.salesloft.requests) == 6
+
+
+async def test_meetings_by_event(
+    salesloft: SalesloftSource, dataset: Dataset, simulators: Simulators
+) -> None:
+    canceled = next(r for r in dataset.salesloft if r["canceled_at"] is not None)
+    active = [r for r in dataset.salesloft if r["canceled_at"] is None][:3]
+    events = [r["event_id"] for r in (*active, canceled)] + ["evt-unknown"]
+    found = await salesloft.meetings_by_event([*events, events[0]], REFERENCE_NOW)
+    expected = [r for r in dataset.salesloft if r["event_id"] in events]
+    expected.sort(key=lambda r: (_time(r["start_time"]), r["id"]))
+    assert [m.source_id for m in found] == [str(r["id"]) for r in expected]
+    assert {m.calendar_event_id for m in found} <= set(events)
+    assert S.CANCELLED in {m.status for m in found}
+    calls = simulators.salesloft.requests
+    assert len(calls) == 2
+    for call in calls:
+        assert [v for k, v in call.query if k == "event_ids[]"] == sorted(set(events))
+    assert await salesloft.meetings_by_event([], REFERENCE_NOW) == []
+    assert len(simulators.salesloft.requests) == 2
+
+
+async def test_lead_key_and_lead(
+    salesloft: SalesloftSource, dataset: Dataset, simulators: Simulators
+) -> None:
+    assert salesloft.lead_key("40001211") == LeadKey(Source.SALESLOFT, "40001211")
+    for bad in ("abc", "0", "-3", "0040001211", "4e7", ""):
+        assert salesloft.lead_key(bad) is None
+    person = _person(dataset.salesloft[0])
+    assert person is not None
+    theirs = [r for r in dataset.salesloft if _person(r) == person]
+    latest = max(theirs, key=lambda r: _time(r["updated_at"]))
+    lead = await salesloft.lead(LeadKey(Source.SALESLOFT, str(person)))
+    assert lead is not None
+    assert (lead.key.source_id, lead.name, lead.email) == (
+        str(person),
+        latest["recipient_name"],
+        latest["recipient_email"],
+    )
+    calls = simulators.salesloft.requests
+    assert len(calls) == 2
+    assert {(c.params["person_id"], c.params["show_deleted"]) for c in calls} == {
+        (str(person), "false"),
+        (str(person), "true"),
+    }
+    assert await salesloft.lead(LeadKey(Source.SALESLOFT, "1")) is None
+    assert await salesloft.lead(LeadKey(Source.SALESLOFT, "x1")) is None
+    assert len(simulators.salesloft.requests) == 4
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"start_time": 1773150902},
+        {"id": 81000006, "status": "rescheduled"},
+        {"no_show": None},
+        {"start_time": "2026-03-14T09:00:00"},
+        {"attendees": [{"email": "a@example.com", "name": "A"}]},
+        {"person": {"id": "40001211"}},
+    ],
+)
+async def test_malformed_record_is_a_bad_response(
+    salesloft: SalesloftSource, dataset: Dataset, simulators: Simulators, change: Record
+) -> None:
+    broken = {**copy.deepcopy(dataset.salesloft[0]), **change}
+    broken["id"] = dataset.salesloft[0]["id"]
+    simulators.salesloft.upsert(broken)
+    with pytest.raises(UpstreamBadResponse) as raised:
+        await salesloft.meetings(_request())
+    assert "unexpected shape" in raised.value.message
+    with pytest.raises(UpstreamBadResponse):
+        await salesloft.meeting(str(broken["id"]), REFERENCE_NOW)
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (Fault(kind=FaultKind.ERROR, status=503), UpstreamUnavailable),
+        (Fault(kind=FaultKind.ERROR, status=422), UpstreamBadResponse),
+        (Fault(kind=FaultKind.WRONG_SHAPE), UpstreamBadResponse),
+        (Fault(kind=FaultKind.MALFORMED_JSON), UpstreamBadResponse),
+        (Fault(kind=FaultKind.RATE_LIMIT), UpstreamRateLimited),
+    ],
+)
+async def test_injected_faults(
+    salesloft: SalesloftSource, simulators: Simulators, fault: Fault, error: type[UpstreamError]
+) -> None:
+    simulators.salesloft.inject(fault)
+    with pytest.raises(error) as raised:
+        await salesloft.meetings(_request())
+    assert type(raised.value) is error
+    assert raised.value.source is Source.SALESLOFT
+    assert simulators.salesloft.api_key not in raised.value.message
+    if error is UpstreamRateLimited:
+        assert raised.value.retry_after_seconds == 60
+
+
+@pytest.mark.parametrize("key", ["v2_ak_wrong_secret_42", EXPIRED_TOKEN, FORBIDDEN_TOKEN])
+async def test_refused_credentials_are_unauthorized(
+    settings: Settings, upstream_session: aiohttp.ClientSession, simulators: Simulators, key: str
+) -> None:
+    config = settings.salesloft.model_copy(update={"api_key": SecretStr(key)})
+    source = SalesloftSource.create(config, upstream_session)
+    with pytest.raises(UpstreamUnauthorized) as raised:
+        await source.meetings(_request())
+    assert key not in raised.value.message
+    assert key not in str(raised.value)
+    status = 403 if key == FORBIDDEN_TOKEN else 401
+    assert [c.status for c in simulators.salesloft.requests] == [status, status]
+
+
+async def test_deleted_attendees_are_left_out(
+    salesloft: SalesloftSource, dataset: Dataset, simulators: Simulators
+) -> None:
+    wire = copy.deepcopy(dataset.salesloft[0])
+    organizer = wire["attendees"][0]
+    organizer["deleted_at"] = (REFERENCE_NOW - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    simulators.salesloft.upsert(wire)
+    found = await salesloft.meeting(str(wire["id"]), REFERENCE_NOW)
+    assert found is not None
+    assert organizer["email"] not in {a.email for a in found.attendees}
+    assert found.organizer is None

@@ -18,7 +18,13 @@ from datetime import datetime
 from typing import TypeVar
 
 from gateway.cursors import decode_cursor, encode_cursor, query_fingerprint
-from gateway.errors import BadUserInput, SourceState, UpstreamError, UpstreamTimeout
+from gateway.errors import (
+    BadUserInput,
+    GatewayError,
+    SourceState,
+    UpstreamError,
+    UpstreamTimeout,
+)
 from gateway.model import MEETING_SOURCES, Lead, LeadKey, Meeting, ScheduledBot, Source
 from gateway.query import MeetingFilter, Ordering
 from gateway.sources.base import MeetingAnswer, MeetingRequest
@@ -174,8 +180,8 @@ class Gateway:
                 return await call()
         except TimeoutError:
             raise UpstreamTimeout(source, f"no answer within {timeout:g} s") from None
-        except UpstreamError:
-            raise
+        except GatewayError:
+            raise  # a verdict for the client (an id the source cannot hold is the client's)
         except Exception as error:
             # A bug of ours in one source must not fail the others: log it, report it.
             log.exception("source %s failed unexpectedly", source.name)

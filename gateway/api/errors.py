@@ -22,6 +22,8 @@ _INPUT_MARKERS = (
     "was not provided",
     "is not defined by type",
     "Expected type",
+    "cannot represent",  # a literal of the wrong scalar type: `first: 1.5`, `first: "7"`
+    "has invalid value",  # the same in a variable
 )
 
 

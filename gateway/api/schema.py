@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, cast
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.extensions import (
     MaskErrors,
     MaxAliasesLimiter,
@@ -104,7 +103,8 @@ class GatewaySchema(Schema):
                 type_name = representation["__typename"]
                 results.append(resolvers.entity(info, type_name, representation))
             else:
-                results.append(GraphQLError(problem, extensions={"code": "BAD_USER_INPUT"}))
+                # Ours, not a bare GraphQLError: that one would be masked as unexpected.
+                results.append(BadUserInput(problem))
         return results
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import Field, StrictBool, StrictInt, StrictStr
 
 from gateway.config import SourceSettings
 from gateway.errors import BadUserInput, UpstreamBadResponse, UpstreamUnauthorized
@@ -21,15 +21,13 @@ from gateway.model import Attendee, LocationType, Meeting, MeetingStatus, Platfo
 from gateway.query import MeetingFilter
 from gateway.sources.base import MeetingAnswer, MeetingRequest, MeetingSource, answer_from, validate
 from gateway.sources.http import JsonAnswer, Params, UpstreamClient
+from gateway.sources.wire import WireModel, api_key
 
 PAGE_SIZE = 100
+RATE_LIMIT_RETRY_AFTER = 5  # a 429 carries no header; the longer window is 100 per 5 s
 # Daily session ids are UUIDs; anything URL-safe is accepted so a path cannot be smuggled in.
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 # Bounded so that a wild value is a bad response, not an overflow while mapping.
@@ -37,7 +35,7 @@ UnixSeconds = Annotated[StrictInt, Field(ge=0, le=32_503_680_000)]  # up to the 
 Seconds = Annotated[StrictInt, Field(ge=0, le=1_000_000_000)]
 
 
-class DailyParticipant(_Wire):
+class DailyParticipant(WireModel):
     user_id: StrictStr | None
     participant_id: StrictStr
     user_name: StrictStr | None
@@ -45,7 +43,7 @@ class DailyParticipant(_Wire):
     duration: Seconds
 
 
-class DailySession(_Wire):
+class DailySession(WireModel):
     id: StrictStr
     room: StrictStr
     start_time: UnixSeconds
@@ -55,12 +53,12 @@ class DailySession(_Wire):
     participants: list[DailyParticipant]
 
 
-class DailyPage(_Wire):
+class DailyPage(WireModel):
     total_count: StrictInt
     data: list[dict[str, Any]]
 
 
-class DailyError(_Wire):
+class DailyError(WireModel):
     error: StrictStr
     info: StrictStr | None = None
 
@@ -139,9 +137,12 @@ class DailySource(MeetingSource):
 
     @classmethod
     def create(cls, settings: SourceSettings, session: aiohttp.ClientSession) -> DailySource:
-        key = settings.api_key.get_secret_value() if settings.api_key is not None else ""
-        headers = {"Authorization": f"Bearer {key}"}
-        return cls(UpstreamClient(Source.DAILY, settings, session, headers))
+        headers = {"Authorization": f"Bearer {api_key(settings)}"}
+        return cls(
+            UpstreamClient(
+                Source.DAILY, settings, session, headers, default_retry_after=RATE_LIMIT_RETRY_AFTER
+            )
+        )
 
     async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
         if not _can_match(request.filter):

@@ -12,11 +12,10 @@ import asyncio
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from typing import Any, Literal
 
 import aiohttp
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import Field
 
 from gateway.config import SourceSettings
 from gateway.errors import BadUserInput
@@ -24,6 +23,7 @@ from gateway.model import Attendee, LocationType, Meeting, MeetingStatus, Platfo
 from gateway.query import MeetingFilter
 from gateway.sources.base import MeetingAnswer, MeetingRequest, MeetingSource, answer_from, validate
 from gateway.sources.http import Params, UpstreamClient
+from gateway.sources.wire import UtcTime, WireModel, api_key, platform_from_url
 
 PAGE_SIZE = 100  # Leezy's maximum `limit`
 RATE_LIMIT_RETRY_AFTER = 60  # Leezy's 429 says "retry after 60 seconds" but sends no header
@@ -44,23 +44,7 @@ PROVIDERS = {
 }
 
 
-def _parse_iso(value: object) -> object:
-    """Times come as ISO 8601 text; anything else is left for the strict check to refuse."""
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
-def _to_utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
-
-
-UtcTime = Annotated[AwareDatetime, BeforeValidator(_parse_iso), AfterValidator(_to_utc)]
-
-
-class _Wire(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
-
-
-class LeezyMeta(_Wire):
+class LeezyMeta(WireModel):
     total: int = Field(ge=0)
     limit: int
     offset: int
@@ -68,18 +52,18 @@ class LeezyMeta(_Wire):
     has_more: bool
 
 
-class LeezyPage(_Wire):
+class LeezyPage(WireModel):
     data: list[dict[str, Any]]
     meta: LeezyMeta
 
 
-class LeezyAttendee(_Wire):
+class LeezyAttendee(WireModel):
     name: str | None = None
     email: str | None = None
     phone: str | None = None
 
 
-class LeezyAttributes(_Wire):
+class LeezyAttributes(WireModel):
     chatbot_id: str
     conversation_id: str | None = None
     title: str | None = None
@@ -97,18 +81,18 @@ class LeezyAttributes(_Wire):
     updated_at: UtcTime
 
 
-class LeezyRecord(_Wire):
+class LeezyRecord(WireModel):
     id: str
     type: str
     attributes: LeezyAttributes
 
 
 def platform_of(provider: str | None, url: str | None) -> Platform:
-    """`custom` is whatever link the booker pasted: a Daily room is recognised by its host."""
+    """`custom` is whatever link the booker pasted: a Daily room is recognised by its host
+    (any other link, a Zoom one too, is OTHER)."""
     if provider in PROVIDERS:
         return PROVIDERS[provider]
-    host = (urlsplit(url).hostname or "") if url else ""
-    return Platform.DAILY if host == "daily.co" or host.endswith(".daily.co") else Platform.OTHER
+    return platform_from_url(url, domains={"daily.co"}) or Platform.OTHER
 
 
 def to_meeting(record: LeezyRecord, raw: dict[str, Any]) -> Meeting:
@@ -176,12 +160,11 @@ class LeezySource(MeetingSource):
 
     @classmethod
     def create(cls, settings: SourceSettings, session: aiohttp.ClientSession) -> LeezySource:
-        key = settings.api_key.get_secret_value() if settings.api_key else ""
         client = UpstreamClient(
             Source.LEEZY,
             settings,
             session,
-            {"Authorization": f"Bearer {key}"},
+            {"Authorization": f"Bearer {api_key(settings)}"},
             default_retry_after=RATE_LIMIT_RETRY_AFTER,
         )
         return cls(client)

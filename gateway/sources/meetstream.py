@@ -7,17 +7,16 @@ at most 100 (no offset or cursor), so that one page is everything the gateway ca
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import aiohttp
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict
 
 from gateway.config import SourceSettings
 from gateway.errors import UpstreamUnauthorized
 from gateway.model import BotStatus, Platform, ScheduledBot, Source
 from gateway.sources.base import validate
 from gateway.sources.http import UpstreamClient
+from gateway.sources.wire import UtcTime, WireModel, api_key
 
 PAGE_SIZE = 100  # MeetStream's maximum `limit`
 USER_NOT_FOUND = 404
@@ -42,27 +41,11 @@ BOT_STATUSES = {
 }
 
 
-def _parse_iso(value: object) -> object:
-    """Times come as ISO 8601 text; anything else is left for the strict check to refuse."""
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
-def _to_utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
-
-
-UtcTime = Annotated[AwareDatetime, BeforeValidator(_parse_iso), AfterValidator(_to_utc)]
-
-
-class _Wire(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
-
-
-class ScheduledBots(_Wire):
+class ScheduledBots(WireModel):
     scheduled_bots: list[dict[str, Any]]
 
 
-class CustomAttributes(_Wire):
+class CustomAttributes(WireModel):
     """Set by whoever scheduled the bot; the calendar API fills these three."""
 
     source: str | None = None
@@ -70,7 +53,7 @@ class CustomAttributes(_Wire):
     deduplication_key: str | None = None
 
 
-class MeetStreamBot(_Wire):
+class MeetStreamBot(WireModel):
     bot_id: str
     platform: str  # open-ended ("webex"...): unknown ones are OTHER
     status: str  # lifecycle grows over time: unknown ones are UNKNOWN
@@ -103,10 +86,8 @@ class MeetStreamSource:
 
     @classmethod
     def create(cls, settings: SourceSettings, session: aiohttp.ClientSession) -> MeetStreamSource:
-        key = settings.api_key.get_secret_value() if settings.api_key else ""
-        return cls(
-            UpstreamClient(Source.MEETSTREAM, settings, session, {"Authorization": f"Token {key}"})
-        )
+        headers = {"Authorization": f"Token {api_key(settings)}"}
+        return cls(UpstreamClient(Source.MEETSTREAM, settings, session, headers))
 
     async def scheduled_bots(self) -> list[ScheduledBot]:
         """The future bots, earliest join first (MeetStream's order), at most 100."""

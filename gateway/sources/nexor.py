@@ -12,12 +12,10 @@ import asyncio
 import re
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from datetime import datetime
+from typing import Any, Literal
 
 import aiohttp
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict
 
 from gateway.config import SourceSettings
 from gateway.errors import BadUserInput
@@ -41,8 +39,10 @@ from gateway.sources.base import (
     validate,
 )
 from gateway.sources.http import UpstreamClient
+from gateway.sources.wire import UtcTime, WireModel, api_key, platform_from_url
 
 NOT_FOUND = 404
+RATE_LIMIT_RETRY_AFTER = 60  # no rate limit is documented: a 429 waits a minute
 MEETING_ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 
 NexorStatus = Literal["scheduled", "confirmed", "completed", "cancelled", "no_show"]
@@ -58,35 +58,17 @@ LOCATIONS = {
     "phone": LocationType.PHONE,
     "in_person": LocationType.IN_PERSON,
 }
-VIDEO_HOSTS = {
-    "meet.google.com": Platform.GOOGLE_MEET,
-    "zoom.us": Platform.ZOOM,
-    "teams.microsoft.com": Platform.TEAMS,
-}
+# Nexor's links are read for these hosts only, and only Daily rooms may lie below theirs.
+VIDEO_DOMAINS = ("meet.google.com", "zoom.us", "teams.microsoft.com", "daily.co")
+SUBDOMAINS_OF = ("daily.co",)
 
 
-def _parse_iso(value: object) -> object:
-    """Times come as ISO 8601 text; anything else is left for the strict check to refuse."""
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
-def _to_utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
-
-
-UtcTime = Annotated[AwareDatetime, BeforeValidator(_parse_iso), AfterValidator(_to_utc)]
-
-
-class _Wire(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
-
-
-class NexorMeetings(_Wire):
+class NexorMeetings(WireModel):
     success: Literal[True]
     meetings: list[dict[str, Any]]
 
 
-class NexorMeeting(_Wire):
+class NexorMeeting(WireModel):
     """Nexor documents its nullable fields as present with null, so all are required."""
 
     id: str
@@ -120,11 +102,9 @@ def is_lead_id(text: str) -> bool:
 
 
 def platform_of(url: str | None, location: LocationType) -> Platform | None:
-    host = (urlsplit(url).hostname or "").lower() if url else ""
-    if host in VIDEO_HOSTS:
-        return VIDEO_HOSTS[host]
-    if host == "daily.co" or host.endswith(".daily.co"):
-        return Platform.DAILY
+    platform = platform_from_url(url, domains=VIDEO_DOMAINS, subdomains=SUBDOMAINS_OF)
+    if platform is not None:
+        return platform
     return Platform.OTHER if location is LocationType.VIDEO else None
 
 
@@ -178,8 +158,14 @@ class NexorSource(MeetingSource, LeadSource):
 
     @classmethod
     def create(cls, settings: SourceSettings, session: aiohttp.ClientSession) -> NexorSource:
-        key = settings.api_key.get_secret_value() if settings.api_key else ""
-        return cls(UpstreamClient(Source.NEXOR, settings, session, {"X-API-Key": key}))
+        client = UpstreamClient(
+            Source.NEXOR,
+            settings,
+            session,
+            {"X-API-Key": api_key(settings)},
+            default_retry_after=RATE_LIMIT_RETRY_AFTER,
+        )
+        return cls(client)
 
     async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
         meeting_filter = request.filter

@@ -13,15 +13,13 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 import aiohttp
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
+    Strict,
     StrictBool,
     StrictInt,
     StrictStr,
@@ -50,6 +48,7 @@ from gateway.sources.base import (
     validate,
 )
 from gateway.sources.http import Params, UpstreamClient
+from gateway.sources.wire import WireModel, api_key, platform_from_url
 
 PER_PAGE = 100
 # Deeper pages cost 8-30 of the team's 600 units a minute: no answer is worth walking on.
@@ -80,21 +79,20 @@ def _aware_utc(value: datetime) -> datetime:
         raise ValueError("a date-time out of range") from None
 
 
-WireTime = Annotated[datetime, BeforeValidator(_text_only), AfterValidator(_aware_utc)]
-
-
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+# Not `UtcTime`: Salesloft's times are read by pydantic's own (lax) parser, not fromisoformat.
+WireTime = Annotated[
+    datetime, Strict(False), BeforeValidator(_text_only), AfterValidator(_aware_utc)
+]
 
 
 RecordId = Annotated[StrictInt, Field(gt=0, lt=10**18)]  # what `_RECORD_ID` accepts back
 
 
-class SalesloftRef(_Wire):
+class SalesloftRef(WireModel):
     id: RecordId
 
 
-class SalesloftAttendee(_Wire):
+class SalesloftAttendee(WireModel):
     email: StrictStr | None
     name: StrictStr | None
     organizer: StrictBool
@@ -103,7 +101,7 @@ class SalesloftAttendee(_Wire):
     deleted_at: WireTime | None = None
 
 
-class SalesloftMeeting(_Wire):
+class SalesloftMeeting(WireModel):
     id: RecordId
     title: StrictStr | None
     start_time: WireTime
@@ -123,7 +121,7 @@ class SalesloftMeeting(_Wire):
     updated_at: WireTime
 
 
-class SalesloftPaging(_Wire):
+class SalesloftPaging(WireModel):
     per_page: StrictInt
     current_page: StrictInt
     next_page: StrictInt | None
@@ -131,11 +129,11 @@ class SalesloftPaging(_Wire):
     total_count: StrictInt | None = None
 
 
-class SalesloftMetadata(_Wire):
+class SalesloftMetadata(WireModel):
     paging: SalesloftPaging
 
 
-class SalesloftPage(_Wire):
+class SalesloftPage(WireModel):
     metadata: SalesloftMetadata
     data: list[dict[str, Any]]
 
@@ -157,13 +155,6 @@ _RESPONSES = {
     "tentative": ResponseStatus.TENTATIVE,
     "declined": ResponseStatus.DECLINED,
 }
-_HOSTS = (
-    ("meet.google.com", Platform.GOOGLE_MEET),
-    ("zoom.us", Platform.ZOOM),
-    ("teams.microsoft.com", Platform.TEAMS),
-    ("teams.live.com", Platform.TEAMS),
-    ("daily.co", Platform.DAILY),
-)
 # Calendar clients write these names as the location of a video call without a link.
 _PRODUCT_NAMES = (
     ("google meet", Platform.GOOGLE_MEET),
@@ -219,14 +210,6 @@ def _attendees(meeting: SalesloftMeeting, lead: Lead | None) -> tuple[Attendee, 
     return tuple(people)
 
 
-def _url_platform(url: str) -> Platform:
-    host = (urlsplit(url).hostname or "").lower()
-    for domain, platform in _HOSTS:
-        if host == domain or host.endswith("." + domain):
-            return platform
-    return Platform.OTHER
-
-
 def location_of(location: str | None) -> tuple[str | None, Platform | None, LocationType | None]:
     """(meeting URL, platform, location type) read from Salesloft's free-text location.
 
@@ -239,7 +222,7 @@ def location_of(location: str | None) -> tuple[str | None, Platform | None, Loca
     found = _URL.search(text)
     if found is not None:
         url = found.group(0)
-        return url, _url_platform(url), LocationType.VIDEO
+        return url, platform_from_url(url) or Platform.OTHER, LocationType.VIDEO
     lowered = text.casefold()
     for name, platform in _PRODUCT_NAMES:
         if name in lowered:
@@ -392,12 +375,11 @@ class SalesloftSource(MeetingSource, LeadSource):
 
     @classmethod
     def create(cls, settings: SourceSettings, session: aiohttp.ClientSession) -> SalesloftSource:
-        key = settings.api_key.get_secret_value() if settings.api_key is not None else ""
         client = UpstreamClient(
             Source.SALESLOFT,
             settings,
             session,
-            {"Authorization": f"Bearer {key}"},
+            {"Authorization": f"Bearer {api_key(settings)}"},
             default_retry_after=RATE_LIMIT_RETRY_AFTER,
         )
         return cls(client)

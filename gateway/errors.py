@@ -36,10 +36,6 @@ class BadUserInput(GatewayError):
     code = "BAD_USER_INPUT"
 
 
-class NotFound(GatewayError):
-    code = "NOT_FOUND"
-
-
 class UpstreamError(GatewayError):
     """An upstream could not answer; the query goes on with the other sources."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from functools import cache
@@ -10,12 +9,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-import uvicorn
 
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.simulators.cluster import Simulators, running_simulators
 from gateway.simulators.dataset import Dataset, build_dataset
+from tests.serving import serving
 
 # A fixed "now" makes every expectation reproducible; the simulators' clock is frozen at it.
 REFERENCE_NOW = datetime(2026, 3, 10, 14, 7, 30, tzinfo=UTC)
@@ -66,19 +65,8 @@ async def upstream_session() -> AsyncIterator[aiohttp.ClientSession]:
 @pytest.fixture
 async def gateway_url(settings: Settings) -> AsyncIterator[str]:
     """The gateway app served by uvicorn on a free loopback port, against the simulators."""
-    app = create_app(settings, clock=lambda: REFERENCE_NOW)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()  # raises what stopped the server
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(create_app(settings, clock=lambda: REFERENCE_NOW)) as url:
+        yield url
 
 
 class GraphQLClient:

@@ -35,8 +35,8 @@ from gateway.api.types import (
     SourceResult,
 )
 from gateway.errors import BadUserInput
-from gateway.model import MEETING_SOURCES, Source
 from gateway.model import ScheduledBot as BotModel
+from gateway.model import Source
 
 if TYPE_CHECKING:
     from strawberry.types.info import Info
@@ -171,7 +171,7 @@ def sources(info: Info) -> list[SourceHealth]:
     gateway_sources = context(info).gateway.sources
     clients = gateway_sources.clients()
     health = []
-    for source in (*MEETING_SOURCES[:2], Source.MEETSTREAM, *MEETING_SOURCES[2:]):
+    for source in Source:
         settings = gateway_sources.settings.source(source)
         client = clients.get(source)
         health.append(

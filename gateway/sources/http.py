@@ -11,8 +11,7 @@ import asyncio
 import json
 import time
 from collections.abc import Collection, Sequence
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,21 +32,6 @@ from gateway.model import Source
 MAX_BODY_BYTES = 20 * 1024 * 1024
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 Params = Sequence[tuple[str, str]]
-
-
-@dataclass
-class CallCounter:
-    """Upstream requests made on behalf of one GraphQL request (see `counting_calls`)."""
-
-    requests: int = 0
-    by_source: dict[str, int] = field(default_factory=dict)
-
-    def add(self, source: Source) -> None:
-        self.requests += 1
-        self.by_source[source.name] = self.by_source.get(source.name, 0) + 1
-
-
-current_calls: ContextVar[CallCounter | None] = ContextVar("current_calls", default=None)
 
 
 @dataclass
@@ -147,9 +131,6 @@ class UpstreamClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _get_once(self, path: str, params: Params, expected: Collection[int]) -> JsonAnswer:
-        counter = current_calls.get()
-        if counter is not None:
-            counter.add(self.source)
         try:
             async with self._session.get(
                 self.base_url + path, params=list(params), headers=self._headers,

@@ -29,6 +29,7 @@ from gateway.model import MEETING_SOURCES, Lead, LeadKey, Meeting, ScheduledBot,
 from gateway.query import MeetingFilter, Ordering
 from gateway.sources.base import MeetingAnswer, MeetingRequest
 from gateway.sources.registry import Sources
+from gateway.sources.usage import source_tally
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -166,11 +167,19 @@ class Gateway:
     ) -> tuple[MeetingAnswer | None, SourceOutcome]:
         found = self.sources.meetings[source]
         started = time.perf_counter()
-        try:
-            answer = await self.bounded(source, lambda: found.meetings(request))
-        except UpstreamError as error:
-            return None, _failed(error, started)
-        return answer, SourceOutcome(source, SourceState.OK, latency_ms=_since(started))
+        with source_tally() as usage:
+            try:
+                answer = await self.bounded(source, lambda: found.meetings(request))
+            except UpstreamError as error:
+                return None, _failed(error, started)
+        outcome = SourceOutcome(
+            source,
+            SourceState.OK,
+            latency_ms=_since(started),
+            cached=usage.cached,
+            stale=usage.stale_hits > 0,
+        )
+        return answer, outcome
 
     async def bounded(self, source: Source, call: Callable[[], Awaitable[T]]) -> T:
         """Run one source's work under its timeout; unexpected failures become UNAVAILABLE."""

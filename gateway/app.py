@@ -25,6 +25,7 @@ from gateway.api.errors import add_codes
 from gateway.api.graphiql import GRAPHIQL_CSP, graphiql_html, mount_graphiql_assets
 from gateway.api.schema import build_schema
 from gateway.config import Settings
+from gateway.sources.cache import ResponseCache, create_backend
 from gateway.sources.registry import build_sources
 
 GRAPHQL_PATH = "/graphql"
@@ -92,10 +93,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        cache = ResponseCache(create_backend(settings.cache.url, settings.cache.max_entries))
         connector = aiohttp.TCPConnector(limit=MAX_UPSTREAM_CONNECTIONS)
-        async with aiohttp.ClientSession(connector=connector) as session:
-            app.state.gateway = Gateway(build_sources(settings, session))
-            yield
+        try:
+            async with aiohttp.ClientSession(connector=connector) as session:
+                app.state.cache = cache
+                app.state.gateway = Gateway(build_sources(settings, session, cache))
+                yield
+        finally:
+            await cache.close()
 
     async def context(request: Request) -> Context:
         gateway: Gateway = request.app.state.gateway

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, SecretStr
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.model import Source
@@ -46,8 +48,16 @@ class DailySettings(SourceSettings):
 
 
 class CacheSettings(BaseModel):
-    url: str = "memory://"
-    max_entries: int = Field(default=10_000, ge=1)
+    url: str = "memory://"  # or redis://[:password@]host[:port][/db], shared by replicas
+    max_entries: int = Field(default=10_000, ge=1)  # memory:// only (Redis has its own)
+    responses: bool = True  # whole-response cache for identical operations
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        if urlsplit(url).scheme not in ("memory", "redis"):
+            raise ValueError("must be memory:// or redis://host[:port][/db]")
+        return url
 
 
 class LimitSettings(BaseModel):

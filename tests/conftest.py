@@ -14,6 +14,7 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.simulators.cluster import Simulators, running_simulators
 from gateway.simulators.dataset import Dataset, build_dataset
+from gateway.sources.cache import BoundedMemoryCache, ResponseCache
 from tests.serving import serving
 
 # A fixed "now" makes every expectation reproducible; the simulators' clock is frozen at it.
@@ -89,3 +90,11 @@ class GraphQLClient:
 @pytest.fixture
 def gql(http: aiohttp.ClientSession, gateway_url: str) -> GraphQLClient:
     return GraphQLClient(http, gateway_url)
+
+
+@pytest.fixture
+async def response_cache() -> AsyncIterator[ResponseCache]:
+    """An upstream response cache of its own for each test (what the app lifespan builds)."""
+    cache = ResponseCache(BoundedMemoryCache(max_entries=10_000))
+    yield cache
+    await cache.close()

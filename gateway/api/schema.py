@@ -29,6 +29,7 @@ from gateway.api.types import (
     ScheduledBotConnection,
     SourceHealth,
 )
+from gateway.api.usage import UpstreamUsage
 from gateway.config import LimitSettings
 from gateway.errors import BadUserInput
 
@@ -126,6 +127,7 @@ def build_schema(limits: LimitSettings | None = None) -> GatewaySchema:
         types=[Meeting, Lead, ScheduledBot],
         scalar_overrides=SCALARS,
         extensions=[
+            UpstreamUsage,
             GatewayErrors,
             lambda: MaskErrors(should_mask_error=lambda error: not is_client_safe(error)),
             lambda: QueryDepthLimiter(max_depth=limits.max_depth),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -20,6 +19,7 @@ from gateway.errors import BadUserInput, UpstreamBadResponse, UpstreamUnauthoriz
 from gateway.model import Attendee, LocationType, Meeting, MeetingStatus, Platform, Source
 from gateway.query import MeetingFilter
 from gateway.sources.base import MeetingAnswer, MeetingRequest, MeetingSource, answer_from, validate
+from gateway.sources.cache import ResponseCache
 from gateway.sources.http import JsonAnswer, Params, UpstreamClient
 from gateway.sources.wire import WireModel, api_key
 
@@ -136,13 +136,15 @@ class DailySource(MeetingSource):
     has_update_time = False
 
     @classmethod
-    def create(cls, settings: SourceSettings, session: aiohttp.ClientSession) -> DailySource:
+    def create(
+        cls, settings: SourceSettings, session: aiohttp.ClientSession, cache: ResponseCache
+    ) -> DailySource:
         headers = {"Authorization": f"Bearer {api_key(settings)}"}
-        return cls(
-            UpstreamClient(
-                Source.DAILY, settings, session, headers, default_retry_after=RATE_LIMIT_RETRY_AFTER
-            )
-        )
+        client = UpstreamClient(
+            Source.DAILY, settings, session, cache, headers,
+            default_retry_after=RATE_LIMIT_RETRY_AFTER,
+        )  # fmt: skip
+        return cls(client)
 
     async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
         if not _can_match(request.filter):
@@ -152,31 +154,34 @@ class DailySource(MeetingSource):
     async def meeting(self, node_id: str, now: datetime) -> Meeting | None:
         if not _SESSION_ID.fullmatch(node_id):
             raise BadUserInput(f"{node_id!r} is not a Daily meeting session id")
-        answer = await self._get(f"/meetings/{node_id}", (), expected={404})
-        return None if answer.status == 404 else to_meeting(_record(answer.body))
+
+        def parse(answer: JsonAnswer) -> Meeting | None:
+            _refuse_bad_request(answer)
+            return None if answer.status == 404 else to_meeting(_record(answer.body))
+
+        return await self.client.get(f"/meetings/{node_id}", (), parse, expected={400, 404})
 
     async def _walk(self, params: Params) -> list[Meeting]:
         """Every session matching `params`, page after page (a cursor cannot be guessed)."""
         meetings: list[Meeting] = []
         cursor: list[tuple[str, str]] = []
         while True:
-            answer = await self._get("/meetings", [*params, ("limit", str(PAGE_SIZE)), *cursor])
-            page = validate(Source.DAILY, DailyPage, answer.body)
-            meetings.extend(to_meeting(raw) for raw in page.data)
-            if len(page.data) < PAGE_SIZE or len(meetings) >= page.total_count:
+            found, total = await self.client.get(
+                "/meetings", [*params, ("limit", str(PAGE_SIZE)), *cursor], _sessions_page,
+                expected={400},
+            )  # fmt: skip
+            meetings.extend(found)
+            if len(found) < PAGE_SIZE or len(meetings) >= total:
                 return meetings
             if cursor and cursor[0][1] == meetings[-1].source_id:
                 raise UpstreamBadResponse(Source.DAILY, "answered the same page again")
             cursor = [("starting_after", meetings[-1].source_id)]
 
-    async def _get(
-        self, path: str, params: Params, *, expected: Collection[int] = ()
-    ) -> JsonAnswer:
-        """GET, with Daily's 400 for a malformed auth header read as a refused credential."""
-        answer = await self.client.get_json(path, params, expected={400, *expected})
-        if answer.status == 400:
-            raise _bad_request(answer.body)
-        return answer
+
+def _sessions_page(answer: JsonAnswer) -> tuple[list[Meeting], int]:
+    _refuse_bad_request(answer)
+    page = validate(Source.DAILY, DailyPage, answer.body)
+    return [to_meeting(raw) for raw in page.data], page.total_count
 
 
 def _record(body: Any) -> dict[str, Any]:
@@ -185,8 +190,11 @@ def _record(body: Any) -> dict[str, Any]:
     return body
 
 
-def _bad_request(body: Any) -> UpstreamBadResponse | UpstreamUnauthorized:
-    error = validate(Source.DAILY, DailyError, body)
+def _refuse_bad_request(answer: JsonAnswer) -> None:
+    """Daily answers 400 to a malformed auth header too: that is a refused credential."""
+    if answer.status != 400:
+        return
+    error = validate(Source.DAILY, DailyError, answer.body)
     if error.error == "authorization-header-error":
-        return UpstreamUnauthorized(Source.DAILY, "refused the authorization header (400)")
-    return UpstreamBadResponse(Source.DAILY, f"rejected the request (400 {error.error})")
+        raise UpstreamUnauthorized(Source.DAILY, "refused the authorization header (400)")
+    raise UpstreamBadResponse(Source.DAILY, f"rejected the request (400 {error.error})")

@@ -1,8 +1,8 @@
-"""HTTP to one upstream: auth, timeout, retries, error mapping, circuit breaker, health.
+"""HTTP to one upstream: cache, auth, timeout, retries, error mapping, circuit breaker, health.
 
-Every upstream answer goes through `UpstreamClient.get_json`, so no source module deals
-with sockets, status codes it does not expect, or bodies that are not JSON. Error messages
-name the source and what went wrong, never a URL's secrets or a credential.
+Every upstream answer goes through `UpstreamClient.get`, so no source module deals with
+sockets, the cache, status codes it does not expect, or bodies that are not JSON. Error
+messages name the source and what went wrong, never a URL's secrets or a credential.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -28,10 +28,13 @@ from gateway.errors import (
     UpstreamUnavailable,
 )
 from gateway.model import Source
+from gateway.sources.cache import Entry, Freshness, ResponseCache, Served, fingerprint, request_key
+from gateway.sources.usage import record
 
 MAX_BODY_BYTES = 20 * 1024 * 1024
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 Params = Sequence[tuple[str, str]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -83,6 +86,7 @@ class UpstreamClient:
         source: Source,
         settings: SourceSettings,
         session: aiohttp.ClientSession,
+        cache: ResponseCache,
         auth_headers: dict[str, str],
         *,
         default_retry_after: int | None = None,
@@ -91,16 +95,62 @@ class UpstreamClient:
         self.settings = settings
         self.base_url = settings.base_url.rstrip("/")
         self._session = session
+        self._cache = cache
+        self._freshness = Freshness(settings.cache_ttl, settings.stale_ttl)
+        # Entries are per source, upstream and credential: tenants never share one.
+        credential = fingerprint(
+            self.base_url, *(f"{k}={v}" for k, v in sorted(auth_headers.items()))
+        )
+        self._cache_scope = f"{source.value}:{credential}"
         self._headers = {"Accept": "application/json", **auth_headers}
         self._default_retry_after = default_retry_after
         self._timeout = aiohttp.ClientTimeout(total=settings.timeout)
         self.breaker = CircuitBreaker(settings.circuit_failures, settings.circuit_cooldown)
         self.health = Health()
 
-    async def get_json(
-        self, path: str, params: Params = (), *, expected: Collection[int] = ()
-    ) -> JsonAnswer:
-        """GET and decode JSON. 2xx and `expected` statuses come back; others raise."""
+    async def get(
+        self,
+        path: str,
+        params: Params,
+        parse: Callable[[JsonAnswer], T],
+        *,
+        expected: Collection[int] = (),
+    ) -> T:
+        """`parse` of the JSON answer to GET `path`, from the cache or the upstream.
+
+        2xx and `expected` statuses reach `parse`, which validates and maps them (raising
+        `UpstreamBadResponse` for a wrong shape); others raise. Only an answer that `parse`
+        accepted is cached.
+        """
+
+        def accept(entry: Entry) -> T:
+            try:
+                body = json.loads(entry.body)
+            except ValueError:
+                error = UpstreamBadResponse(self.source, "answered with malformed JSON")
+            else:
+                try:
+                    return parse(JsonAnswer(entry.status, body))
+                except UpstreamBadResponse as bad:
+                    error = bad
+            # A wrong answer is a failure of the upstream, like an error status.
+            self.breaker.record(ok=False)
+            self.health.last_error = error.message
+            raise error
+
+        value, served = await self._cache.get(
+            request_key(self._cache_scope, path, params),
+            self._freshness,
+            lambda: self._request(path, params, expected),
+            accept,
+        )
+        if served is not Served.UPSTREAM:  # requests sent are counted as they are sent
+            record(self.source, served)
+        return value
+
+    async def _request(
+        self, path: str, params: Params, expected: Collection[int]
+    ) -> tuple[int, bytes]:
         if not self.breaker.allow():
             raise CircuitOpen(
                 self.source,
@@ -119,7 +169,7 @@ class UpstreamClient:
 
     async def _get_with_retries(
         self, path: str, params: Params, expected: Collection[int]
-    ) -> JsonAnswer:
+    ) -> tuple[int, bytes]:
         attempts = self.settings.retries + 1
         for attempt in range(attempts):
             try:
@@ -130,7 +180,10 @@ class UpstreamClient:
                 await asyncio.sleep(0.05 * 2**attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _get_once(self, path: str, params: Params, expected: Collection[int]) -> JsonAnswer:
+    async def _get_once(
+        self, path: str, params: Params, expected: Collection[int]
+    ) -> tuple[int, bytes]:
+        record(self.source, Served.UPSTREAM)
         try:
             async with self._session.get(
                 self.base_url + path, params=list(params), headers=self._headers,
@@ -152,10 +205,7 @@ class UpstreamClient:
             ) from None
         if body is None:
             raise UpstreamBadResponse(self.source, "answered with a body over the size limit")
-        try:
-            return JsonAnswer(status, json.loads(body))
-        except ValueError:
-            raise UpstreamBadResponse(self.source, "answered with malformed JSON") from None
+        return status, body
 
     def _status_error(self, status: int, retry_after: str | None) -> UpstreamError:
         if status in (401, 403):

@@ -22,7 +22,8 @@ from gateway.errors import BadUserInput
 from gateway.model import Attendee, LocationType, Meeting, MeetingStatus, Platform, Source
 from gateway.query import MeetingFilter
 from gateway.sources.base import MeetingAnswer, MeetingRequest, MeetingSource, answer_from, validate
-from gateway.sources.http import Params, UpstreamClient
+from gateway.sources.cache import ResponseCache
+from gateway.sources.http import JsonAnswer, Params, UpstreamClient
 from gateway.sources.wire import UtcTime, WireModel, api_key, platform_from_url
 
 PAGE_SIZE = 100  # Leezy's maximum `limit`
@@ -159,11 +160,14 @@ class LeezySource(MeetingSource):
     source = Source.LEEZY
 
     @classmethod
-    def create(cls, settings: SourceSettings, session: aiohttp.ClientSession) -> LeezySource:
+    def create(
+        cls, settings: SourceSettings, session: aiohttp.ClientSession, cache: ResponseCache
+    ) -> LeezySource:
         client = UpstreamClient(
             Source.LEEZY,
             settings,
             session,
+            cache,
             {"Authorization": f"Bearer {api_key(settings)}"},
             default_retry_after=RATE_LIMIT_RETRY_AFTER,
         )
@@ -198,10 +202,13 @@ class LeezySource(MeetingSource):
         self, params: Sequence[tuple[str, str]], offset: int
     ) -> tuple[list[Meeting], int]:
         query: Params = [*params, ("limit", str(PAGE_SIZE)), ("offset", str(offset))]
-        answer = await self.client.get_json("/meetings", query)
-        page = validate(Source.LEEZY, LeezyPage, answer.body)
-        meetings = [to_meeting(validate(Source.LEEZY, LeezyRecord, raw), raw) for raw in page.data]
-        return meetings, page.meta.total
+        return await self.client.get("/meetings", query, _meetings_page)
+
+
+def _meetings_page(answer: JsonAnswer) -> tuple[list[Meeting], int]:
+    page = validate(Source.LEEZY, LeezyPage, answer.body)
+    meetings = [to_meeting(validate(Source.LEEZY, LeezyRecord, raw), raw) for raw in page.data]
+    return meetings, page.meta.total
 
 
 def _status_param(status: str | None) -> list[tuple[str, str]]:

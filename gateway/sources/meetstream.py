@@ -15,7 +15,8 @@ from gateway.config import SourceSettings
 from gateway.errors import UpstreamUnauthorized
 from gateway.model import BotStatus, Platform, ScheduledBot, Source
 from gateway.sources.base import validate
-from gateway.sources.http import UpstreamClient
+from gateway.sources.cache import ResponseCache
+from gateway.sources.http import JsonAnswer, UpstreamClient
 from gateway.sources.wire import UtcTime, WireModel, api_key
 
 PAGE_SIZE = 100  # MeetStream's maximum `limit`
@@ -85,24 +86,28 @@ class MeetStreamSource:
         self.client = client
 
     @classmethod
-    def create(cls, settings: SourceSettings, session: aiohttp.ClientSession) -> MeetStreamSource:
+    def create(
+        cls, settings: SourceSettings, session: aiohttp.ClientSession, cache: ResponseCache
+    ) -> MeetStreamSource:
         headers = {"Authorization": f"Token {api_key(settings)}"}
-        return cls(UpstreamClient(Source.MEETSTREAM, settings, session, headers))
+        return cls(UpstreamClient(Source.MEETSTREAM, settings, session, cache, headers))
 
     async def scheduled_bots(self) -> list[ScheduledBot]:
         """The future bots, earliest join first (MeetStream's order), at most 100."""
-        answer = await self.client.get_json(
-            "/calendar/scheduled", [("limit", str(PAGE_SIZE))], expected={USER_NOT_FOUND}
+        return await self.client.get(
+            "/calendar/scheduled", [("limit", str(PAGE_SIZE))], _bots, expected={USER_NOT_FOUND}
         )
-        if answer.status == USER_NOT_FOUND:
-            # A key whose user is gone: a credential problem, not a missing resource.
-            raise UpstreamUnauthorized(Source.MEETSTREAM, "knows no user for the API key (404)")
-        body = validate(Source.MEETSTREAM, ScheduledBots, answer.body)
-        return [
-            to_bot(validate(Source.MEETSTREAM, MeetStreamBot, raw), raw)
-            for raw in body.scheduled_bots
-        ]
 
     async def bot(self, bot_id: str) -> ScheduledBot | None:
         """MeetStream has no get-by-id here: the bot is found in the listing, if still future."""
         return next((b for b in await self.scheduled_bots() if b.bot_id == bot_id), None)
+
+
+def _bots(answer: JsonAnswer) -> list[ScheduledBot]:
+    if answer.status == USER_NOT_FOUND:
+        # A key whose user is gone: a credential problem, not a missing resource.
+        raise UpstreamUnauthorized(Source.MEETSTREAM, "knows no user for the API key (404)")
+    body = validate(Source.MEETSTREAM, ScheduledBots, answer.body)
+    return [
+        to_bot(validate(Source.MEETSTREAM, MeetStreamBot, raw), raw) for raw in body.scheduled_bots
+    ]

@@ -38,7 +38,8 @@ from gateway.sources.base import (
     answer_from,
     validate,
 )
-from gateway.sources.http import UpstreamClient
+from gateway.sources.cache import ResponseCache
+from gateway.sources.http import JsonAnswer, UpstreamClient
 from gateway.sources.wire import UtcTime, WireModel, api_key, platform_from_url
 
 NOT_FOUND = 404
@@ -157,11 +158,14 @@ class NexorSource(MeetingSource, LeadSource):
     requires_lead_ids = True
 
     @classmethod
-    def create(cls, settings: SourceSettings, session: aiohttp.ClientSession) -> NexorSource:
+    def create(
+        cls, settings: SourceSettings, session: aiohttp.ClientSession, cache: ResponseCache
+    ) -> NexorSource:
         client = UpstreamClient(
             Source.NEXOR,
             settings,
             session,
+            cache,
             {"X-API-Key": api_key(settings)},
             default_retry_after=RATE_LIMIT_RETRY_AFTER,
         )
@@ -206,13 +210,16 @@ class NexorSource(MeetingSource, LeadSource):
         self, lead_id: str, params: Sequence[tuple[str, str]]
     ) -> list[Meeting] | None:
         """The lead's meetings, or None when Nexor does not know the lead (404)."""
-        answer = await self.client.get_json(
-            f"/leads/{lead_id}/meetings", params, expected={NOT_FOUND}
+
+        def parse(answer: JsonAnswer) -> list[Meeting] | None:
+            if answer.status == NOT_FOUND:
+                return None
+            body = validate(Source.NEXOR, NexorMeetings, answer.body)
+            return [
+                to_meeting(validate(Source.NEXOR, NexorMeeting, raw), raw, lead_id)
+                for raw in body.meetings
+            ]
+
+        return await self.client.get(
+            f"/leads/{lead_id}/meetings", params, parse, expected={NOT_FOUND}
         )
-        if answer.status == NOT_FOUND:
-            return None
-        body = validate(Source.NEXOR, NexorMeetings, answer.body)
-        return [
-            to_meeting(validate(Source.NEXOR, NexorMeeting, raw), raw, lead_id)
-            for raw in body.meetings
-        ]

@@ -9,6 +9,7 @@ import aiohttp
 from gateway.config import Settings
 from gateway.model import Source
 from gateway.sources.base import LeadSource, MeetingSource
+from gateway.sources.cache import ResponseCache
 from gateway.sources.daily import DailySource
 from gateway.sources.http import UpstreamClient
 from gateway.sources.leezy import LeezySource
@@ -35,14 +36,16 @@ class Sources:
         return clients
 
 
-def build_sources(settings: Settings, session: aiohttp.ClientSession) -> Sources:
+def build_sources(
+    settings: Settings, session: aiohttp.ClientSession, cache: ResponseCache
+) -> Sources:
     meetings: dict[Source, MeetingSource] = {}
     for kind in (LeezySource, NexorSource, SalesloftSource, DailySource):
         source_settings = settings.source(kind.source)
         if source_settings.enabled:
-            meetings[kind.source] = kind.create(source_settings, session)
+            meetings[kind.source] = kind.create(source_settings, session, cache)
     bots = (
-        MeetStreamSource.create(settings.meetstream, session)
+        MeetStreamSource.create(settings.meetstream, session, cache)
         if settings.meetstream.enabled
         else None
     )

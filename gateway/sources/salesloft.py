@@ -47,7 +47,8 @@ from gateway.sources.base import (
     answer_from,
     validate,
 )
-from gateway.sources.http import Params, UpstreamClient
+from gateway.sources.cache import ResponseCache
+from gateway.sources.http import JsonAnswer, Params, UpstreamClient
 from gateway.sources.wire import WireModel, api_key, platform_from_url
 
 PER_PAGE = 100
@@ -374,11 +375,14 @@ class SalesloftSource(MeetingSource, LeadSource):
     has_leads = True
 
     @classmethod
-    def create(cls, settings: SourceSettings, session: aiohttp.ClientSession) -> SalesloftSource:
+    def create(
+        cls, settings: SourceSettings, session: aiohttp.ClientSession, cache: ResponseCache
+    ) -> SalesloftSource:
         client = UpstreamClient(
             Source.SALESLOFT,
             settings,
             session,
+            cache,
             {"Authorization": f"Bearer {api_key(settings)}"},
             default_retry_after=RATE_LIMIT_RETRY_AFTER,
         )
@@ -456,8 +460,11 @@ class SalesloftSource(MeetingSource, LeadSource):
         return records
 
     async def _page(self, params: Params) -> SalesloftPage:
-        answer = await self.client.get_json("/meetings", params)
-        return validate(Source.SALESLOFT, SalesloftPage, answer.body)
+        return await self.client.get("/meetings", params, _listing_page)
+
+
+def _listing_page(answer: JsonAnswer) -> SalesloftPage:
+    return validate(Source.SALESLOFT, SalesloftPage, answer.body)
 
 
 def _paging(page: int) -> ParamList:

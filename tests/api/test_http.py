@@ -58,4 +58,6 @@ async def test_queries_over_get_are_refused(http: aiohttp.ClientSession, gateway
 
 
 async def test_a_query_without_errors_carries_no_errors_key(gql: GraphQLClient) -> None:
-    assert await gql("{ __typename }") == {"data": {"__typename": "Query"}}
+    body = await gql("{ __typename }")
+    assert body == {"data": {"__typename": "Query"}, "extensions": body["extensions"]}
+    assert body["extensions"]["upstream"]["requests"] == 0

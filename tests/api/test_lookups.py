@@ -93,17 +93,21 @@ async def test_meeting_and_node_by_id(
     assert node == {"__typename": "Meeting", **meeting}
     assert (meeting["lead"] or {}).get("id") == expected.lead
 
-    # What the id carries is enough to fetch the record again (twice: meeting and node).
+    # What the id carries is enough to fetch the record again, once for both fields: the
+    # second shares the first's request (single-flight) or finds it in the cache.
     source = expected.source.lower()
     made = simulators.by_name(source).requests
     if expected.source == "NEXOR":
         lead = nexor_lead_with_meetings(dataset)
-        assert [r.path for r in made] == [f"/api/public/leads/{lead}/meetings"] * 2
+        assert [r.path for r in made] == [f"/api/public/leads/{lead}/meetings"]
     if expected.source == "DAILY":
-        assert [r.path for r in made] == [f"/v1/meetings/{expected.source_id}"] * 2
+        assert [r.path for r in made] == [f"/v1/meetings/{expected.source_id}"]
     if expected.source == "SALESLOFT":
-        assert len(made) == 4  # active and canceled listings, by `ids[]`, for each field
+        assert len(made) == 2  # active and canceled listings, by `ids[]`
         assert {r.params["ids[]"] for r in made} == {expected.source_id}
+    usage = body["extensions"]["upstream"]
+    assert usage["requests"] == len(made)
+    assert usage["requests"] + usage["sharedRequests"] + usage["cacheHits"] == 2 * len(made)
     others = {name: n for name, n in request_counts(simulators).items() if name != source}
     assert others == dict.fromkeys(others, 0)
 
@@ -122,6 +126,7 @@ async def test_node_of_each_type(gql: GraphQLClient, dataset: Dataset) -> None:
     """
     variables = {"meeting": meeting.id, "lead": lead_id("nexor", lead), "bot": bot.id}
     body = await gql(query, variables)
+    assert body.pop("extensions")["upstream"]["requests"] > 0
     assert body == {
         "data": {
             "meeting": {
@@ -189,6 +194,7 @@ async def test_lead_of_each_source(
     body = await gql(
         query, {"nexor": lead_id("nexor", nexor), "person": lead_id("salesloft", person)}
     )
+    assert body.pop("extensions")["upstream"]["requests"] > 0
     assert body == {
         "data": {
             "nexor": expected_lead(dataset, "NEXOR", nexor),
@@ -218,6 +224,7 @@ async def test_leads_keep_order_with_null_for_the_unknown(
     body = await gql(
         f"query Leads($ids: [ID!]!) {{ leads(ids: $ids) {{ {LEAD_FIELDS} }} }}", {"ids": ids}
     )
+    assert body.pop("extensions")["upstream"]["requests"] > 0
     assert body == {
         "data": {
             "leads": [
@@ -413,6 +420,7 @@ async def test_sources_report_configuration_without_keys(
     gql: GraphQLClient, simulators: Simulators
 ) -> None:
     body = await gql(SOURCES)
+    assert body.pop("extensions")["upstream"]["requests"] == 0  # configuration only
     assert body == {
         "data": {
             "sources": [
@@ -556,4 +564,5 @@ async def test_an_unknown_well_formed_id_is_null(gql: GraphQLClient, dataset: Da
     query = f"query Unknown({', '.join(arguments)}) {{ {' '.join(selections)} }}"
     body = await gql(query, variables)
     aliases = [selection.split(":")[0] for selection in selections]
+    assert body.pop("extensions")["upstream"]["requests"] > 0
     assert body == {"data": dict.fromkeys(aliases)}

@@ -25,6 +25,7 @@ from gateway.simulators.daily import FORBIDDEN_KEY
 from gateway.simulators.dataset import Dataset
 from gateway.simulators.faults import Fault, FaultKind
 from gateway.sources.base import MeetingRequest
+from gateway.sources.cache import ResponseCache
 from gateway.sources.daily import DailySource
 from tests.conftest import REFERENCE_NOW
 
@@ -33,8 +34,10 @@ ORDER = Ordering(OrderField.START_TIME, Direction.DESC)
 
 
 @pytest.fixture
-def daily(settings: Settings, upstream_session: aiohttp.ClientSession) -> DailySource:
-    return DailySource.create(settings.daily, upstream_session)
+def daily(
+    settings: Settings, upstream_session: aiohttp.ClientSession, response_cache: ResponseCache
+) -> DailySource:
+    return DailySource.create(settings.daily, upstream_session, response_cache)
 
 
 def _request(meeting_filter: MeetingFilter | None = None, **kwargs: Any) -> MeetingRequest:
@@ -234,11 +237,15 @@ async def test_injected_faults(
 
 @pytest.mark.parametrize("key", ["wrong-key-123", "", FORBIDDEN_KEY])
 async def test_refused_credentials_are_unauthorized(
-    settings: Settings, upstream_session: aiohttp.ClientSession, simulators: Simulators, key: str
+    settings: Settings,
+    upstream_session: aiohttp.ClientSession,
+    response_cache: ResponseCache,
+    simulators: Simulators,
+    key: str,
 ) -> None:
     """401 for a wrong key, 403 for a forbidden one, Daily's 400 for an empty one."""
     config = settings.daily.model_copy(update={"api_key": SecretStr(key)})
-    source = DailySource.create(config, upstream_session)
+    source = DailySource.create(config, upstream_session, response_cache)
     with pytest.raises(UpstreamUnauthorized) as raised:
         await source.meetings(_request())
     if key:

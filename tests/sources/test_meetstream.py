@@ -23,6 +23,7 @@ from gateway.simulators import meetstream
 from gateway.simulators.cluster import Simulators
 from gateway.simulators.dataset import Dataset
 from gateway.simulators.faults import Fault, FaultKind
+from gateway.sources.cache import ResponseCache
 from gateway.sources.meetstream import MeetStreamSource
 from tests.conftest import REFERENCE_NOW
 
@@ -49,8 +50,10 @@ PLATFORM = {
 
 
 @pytest.fixture
-def source(settings: Settings, upstream_session: aiohttp.ClientSession) -> MeetStreamSource:
-    return MeetStreamSource.create(settings.meetstream, upstream_session)
+def source(
+    settings: Settings, upstream_session: aiohttp.ClientSession, response_cache: ResponseCache
+) -> MeetStreamSource:
+    return MeetStreamSource.create(settings.meetstream, upstream_session, response_cache)
 
 
 def time(value: str) -> datetime:
@@ -121,7 +124,7 @@ async def test_bot_by_id(
     past = next(b for b in dataset.meetstream if time(b["scheduled_join_time"]) <= REFERENCE_NOW)
     assert await source.bot(past["bot_id"]) is None  # no longer listed
     assert await source.bot("not-a-bot") is None
-    assert len(simulators.meetstream.requests) == 3
+    assert len(simulators.meetstream.requests) == 1  # the listing, then the cache
 
 
 @pytest.mark.parametrize(
@@ -176,10 +179,13 @@ async def test_faults_map_to_upstream_errors(
     ],
 )
 async def test_a_bad_key_is_unauthorized_and_not_echoed(
-    secret: str, settings: Settings, upstream_session: aiohttp.ClientSession
+    secret: str,
+    settings: Settings,
+    upstream_session: aiohttp.ClientSession,
+    response_cache: ResponseCache,
 ) -> None:
     bad = settings.meetstream.model_copy(update={"api_key": SecretStr(secret)})
-    source = MeetStreamSource.create(bad, upstream_session)
+    source = MeetStreamSource.create(bad, upstream_session, response_cache)
     with pytest.raises(UpstreamUnauthorized) as caught:
         await source.scheduled_bots()
     assert secret not in str(caught.value)

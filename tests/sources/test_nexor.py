@@ -26,6 +26,7 @@ from gateway.simulators.cluster import Simulators
 from gateway.simulators.dataset import Dataset
 from gateway.simulators.faults import Fault, FaultKind
 from gateway.sources.base import MeetingRequest
+from gateway.sources.cache import ResponseCache
 from gateway.sources.nexor import NexorSource
 from tests.conftest import REFERENCE_NOW
 
@@ -51,8 +52,10 @@ HOSTS = {
 
 
 @pytest.fixture
-def source(settings: Settings, upstream_session: aiohttp.ClientSession) -> NexorSource:
-    return NexorSource.create(settings.nexor, upstream_session)
+def source(
+    settings: Settings, upstream_session: aiohttp.ClientSession, response_cache: ResponseCache
+) -> NexorSource:
+    return NexorSource.create(settings.nexor, upstream_session, response_cache)
 
 
 def key(lead_id: str) -> LeadKey:
@@ -388,10 +391,14 @@ async def test_faults_map_to_upstream_errors(
 
 @pytest.mark.parametrize("secret", ["nxr_live_not_a_real_key_42", ""])
 async def test_a_bad_key_is_unauthorized_and_not_echoed(
-    secret: str, settings: Settings, upstream_session: aiohttp.ClientSession, dataset: Dataset
+    secret: str,
+    settings: Settings,
+    upstream_session: aiohttp.ClientSession,
+    response_cache: ResponseCache,
+    dataset: Dataset,
 ) -> None:
     bad = settings.nexor.model_copy(update={"api_key": SecretStr(secret)})
-    source = NexorSource.create(bad, upstream_session)
+    source = NexorSource.create(bad, upstream_session, response_cache)
     with pytest.raises(UpstreamUnauthorized) as caught:
         await source.meetings(request([busiest(dataset)]))
     assert not secret or secret not in str(caught.value)

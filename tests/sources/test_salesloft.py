@@ -27,6 +27,7 @@ from gateway.simulators.dataset import Dataset
 from gateway.simulators.faults import Fault, FaultKind
 from gateway.simulators.salesloft import EXPIRED_TOKEN, FORBIDDEN_TOKEN
 from gateway.sources.base import MeetingRequest
+from gateway.sources.cache import ResponseCache
 from gateway.sources.salesloft import SalesloftSource
 from tests.conftest import REFERENCE_NOW
 
@@ -42,8 +43,10 @@ RESPONSES = {
 
 
 @pytest.fixture
-def salesloft(settings: Settings, upstream_session: aiohttp.ClientSession) -> SalesloftSource:
-    return SalesloftSource.create(settings.salesloft, upstream_session)
+def salesloft(
+    settings: Settings, upstream_session: aiohttp.ClientSession, response_cache: ResponseCache
+) -> SalesloftSource:
+    return SalesloftSource.create(settings.salesloft, upstream_session, response_cache)
 
 
 def _request(meeting_filter: MeetingFilter | None = None, **kwargs: Any) -> MeetingRequest:
@@ -467,10 +470,14 @@ async def test_injected_faults(
 
 @pytest.mark.parametrize("key", ["v2_ak_wrong_secret_42", EXPIRED_TOKEN, FORBIDDEN_TOKEN])
 async def test_refused_credentials_are_unauthorized(
-    settings: Settings, upstream_session: aiohttp.ClientSession, simulators: Simulators, key: str
+    settings: Settings,
+    upstream_session: aiohttp.ClientSession,
+    response_cache: ResponseCache,
+    simulators: Simulators,
+    key: str,
 ) -> None:
     config = settings.salesloft.model_copy(update={"api_key": SecretStr(key)})
-    source = SalesloftSource.create(config, upstream_session)
+    source = SalesloftSource.create(config, upstream_session, response_cache)
     with pytest.raises(UpstreamUnauthorized) as raised:
         await source.meetings(_request())
     assert key not in raised.value.message

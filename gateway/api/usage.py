@@ -1,0 +1,37 @@
+"""`extensions.upstream` of every response: the upstream traffic this operation caused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from strawberry.extensions import SchemaExtension
+
+from gateway.sources.usage import Usage, query_tally
+
+# Where the operation's tally is left for the HTTP layer (the whole-response cache reads it).
+USAGE_SCOPE_KEY = "gateway.usage"
+
+
+class UpstreamUsage(SchemaExtension):
+    usage: Usage | None = None
+
+    def on_operation(self) -> Iterator[None]:
+        with query_tally() as usage:
+            self.usage = usage
+            yield
+        request = getattr(self.execution_context.context, "request", None)
+        if request is not None:
+            request.scope[USAGE_SCOPE_KEY] = usage
+
+    def get_results(self) -> dict[str, Any]:
+        return {} if self.usage is None else {"upstream": usage_extension(self.usage)}
+
+
+def usage_extension(usage: Usage) -> dict[str, int]:
+    return {
+        "requests": usage.requests,
+        "cacheHits": usage.cache_hits,
+        "staleHits": usage.stale_hits,
+        "sharedRequests": usage.shared,
+    }

@@ -1,0 +1,67 @@
+"""Who asked the upstreams what: per-query and per-source tallies of upstream traffic.
+
+The GraphQL layer opens a tally for each operation, the aggregation one for each source it
+asks; the HTTP client and the cache record into whichever are open. Context variables
+carry them, so concurrent queries (and the tasks they fan out to) never mix their counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+from gateway.model import Source
+from gateway.sources.cache import Served
+
+
+@dataclass
+class Usage:
+    requests: int = 0  # HTTP requests sent upstream (retries included)
+    cache_hits: int = 0  # answered from the cache (fresh or stale)
+    stale_hits: int = 0  # of those, stale
+    shared: int = 0  # joined an identical request in flight
+    sources: set[Source] = field(default_factory=set)
+
+    @property
+    def cached(self) -> bool:
+        """Everything came from the cache: no request was sent or waited for."""
+        return self.cache_hits > 0 and self.requests == 0 and self.shared == 0
+
+
+_query: ContextVar[Usage | None] = ContextVar("query_usage", default=None)
+_source: ContextVar[Usage | None] = ContextVar("source_usage", default=None)
+
+
+@contextmanager
+def _tally(var: ContextVar[Usage | None]) -> Iterator[Usage]:
+    usage = Usage()
+    token = var.set(usage)
+    try:
+        yield usage
+    finally:
+        var.reset(token)
+
+
+def query_tally() -> AbstractContextManager[Usage]:
+    return _tally(_query)
+
+
+def source_tally() -> AbstractContextManager[Usage]:
+    return _tally(_source)
+
+
+def record(source: Source, served: Served) -> None:
+    for var in (_query, _source):
+        usage = var.get()
+        if usage is None:
+            continue
+        usage.sources.add(source)
+        if served is Served.UPSTREAM:
+            usage.requests += 1
+        elif served is Served.SHARED:
+            usage.shared += 1
+        else:
+            usage.cache_hits += 1
+            usage.stale_hits += served is Served.STALE

@@ -205,6 +205,43 @@ class Gateway:
             return None
         return await self.bounded(source, lambda: found.meeting(rest, now))
 
+    async def meetings_by_id(
+        self, node_ids: list[str], now: datetime
+    ) -> list[Meeting | GatewayError | None]:
+        """Meetings by node id, in order, each a meeting, None or its own error.
+
+        Salesloft's are asked for in one listing (`ids[]`); the others one by one, where
+        the cache and single-flight make repeated pages free.
+        """
+        salesloft = self.sources.salesloft
+        batch = sorted(
+            {
+                rest
+                for source, rest in map(_node_id_parts, node_ids)
+                if source is Source.SALESLOFT and salesloft is not None and salesloft.is_id(rest)
+            }
+        )
+        batched: dict[str, Meeting] | UpstreamError = {}
+        if batch and salesloft is not None:
+            try:
+                found = await self.bounded(
+                    Source.SALESLOFT, lambda: salesloft.meetings_by_ids(batch, now)
+                )
+                batched = {m.source_id: m for m in found}
+            except UpstreamError as error:
+                batched = error
+
+        async def one(node_id: str) -> Meeting | GatewayError | None:
+            source, rest = _node_id_parts(node_id)
+            if source is Source.SALESLOFT and rest in batch:
+                return batched if isinstance(batched, UpstreamError) else batched.get(rest)
+            try:
+                return await self.meeting(node_id, now)
+            except GatewayError as error:
+                return error
+
+        return list(await asyncio.gather(*(one(node_id) for node_id in node_ids)))
+
     async def lead(self, key: LeadKey) -> Lead | None:
         leads = self.sources.leads(key.source)
         if leads is None:
@@ -235,6 +272,14 @@ class Gateway:
         return await self.bounded(
             Source.SALESLOFT, lambda: salesloft.meetings_by_event(event_ids, now)
         )
+
+
+def _node_id_parts(node_id: str) -> tuple[Source | None, str]:
+    prefix, _, rest = node_id.partition(":")
+    try:
+        return Source(prefix), rest
+    except ValueError:
+        return None, rest
 
 
 def _split_node_id(node_id: str, type_name: str) -> tuple[Source, str]:

@@ -25,6 +25,7 @@ from gateway.api.errors import add_codes
 from gateway.api.graphiql import GRAPHIQL_CSP, graphiql_html, mount_graphiql_assets
 from gateway.api.schema import build_schema
 from gateway.config import Settings
+from gateway.response_cache import WholeResponseCache
 from gateway.sources.cache import ResponseCache, create_backend
 from gateway.sources.registry import build_sources
 
@@ -116,6 +117,8 @@ def create_app(
     )
     app.include_router(router, prefix=GRAPHQL_PATH)
     mount_graphiql_assets(app, ASSETS_PATH)
+    if settings.cache.responses:
+        app.add_middleware(WholeResponseCache, path=GRAPHQL_PATH, settings=settings)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:

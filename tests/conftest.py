@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from functools import cache
@@ -9,6 +10,8 @@ from typing import Any
 
 import aiohttp
 import pytest
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from gateway.app import create_app
 from gateway.config import Settings
@@ -98,3 +101,22 @@ async def response_cache() -> AsyncIterator[ResponseCache]:
     cache = ResponseCache(BoundedMemoryCache(max_entries=10_000))
     yield cache
     await cache.close()
+
+
+TEST_REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """A real Redis (db 15, emptied before and after). Under CI=true, no Redis is a failure."""
+    client = Redis.from_url(TEST_REDIS_URL)
+    try:
+        await client.flushdb()
+    except (RedisError, OSError) as error:
+        await client.aclose()
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is required in CI, none at {TEST_REDIS_URL}: {error}")
+        pytest.skip(f"no Redis at {TEST_REDIS_URL}")
+    yield TEST_REDIS_URL
+    await client.flushdb()
+    await client.aclose()

@@ -25,6 +25,7 @@ class Context(BaseContext):
         self.bots = DataLoader[str, list[ScheduledBot]](self._load_bots)
         self.meeting_by_event = DataLoader[str, Meeting | None](self._load_meetings_by_event)
         self.lead = DataLoader[LeadKey, Lead | None](self._load_leads)
+        self.meeting = DataLoader[str, Meeting | None](self._load_meetings)
 
     def report(self, path: list[str | int], error: UpstreamError) -> None:
         """An upstream failure the query survived: it goes into `errors[]`."""
@@ -38,6 +39,10 @@ class Context(BaseContext):
         meetings = await self.gateway.meetings_by_event(event_ids, self.now)
         by_event = {m.calendar_event_id: m for m in meetings}
         return [by_event.get(event_id) for event_id in event_ids]
+
+    async def _load_meetings(self, node_ids: list[str]) -> list[Meeting | BaseException | None]:
+        # `meeting`, `node` and `_entities` of one request share it: Salesloft ids in one call.
+        return list(await self.gateway.meetings_by_id(node_ids, self.now))
 
     async def _load_leads(self, keys: list[LeadKey]) -> list[Lead | BaseException | None]:
         # One call per lead (the APIs have no batch look-up); a failure stays with its key.

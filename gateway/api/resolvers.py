@@ -90,7 +90,7 @@ async def meetings(
 async def meeting(info: Info, id: strawberry.ID) -> Meeting | None:
     _, node_id = parse_global_id(id, "Meeting")
     ctx = context(info)
-    found = await ctx.gateway.meeting(node_id, ctx.now)
+    found = await ctx.meeting.load(node_id)
     return None if found is None else Meeting.from_model(found)
 
 

@@ -25,7 +25,10 @@ class UpstreamUsage(SchemaExtension):
             request.scope[USAGE_SCOPE_KEY] = usage
 
     def get_results(self) -> dict[str, Any]:
-        return {} if self.usage is None else {"upstream": usage_extension(self.usage)}
+        if self.usage is None:
+            return {}
+        # Executed, so not a whole-response cache hit (those are answered before GraphQL).
+        return {"upstream": usage_extension(self.usage), "responseCache": {"hit": False}}
 
 
 def usage_extension(usage: Usage) -> dict[str, int]:

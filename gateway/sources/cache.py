@@ -303,16 +303,23 @@ class ResponseCache:
         task.add_done_callback(self._refreshing.discard)
 
     async def _read(self, key: str) -> Entry | None:
+        data = await self.read_bytes(key)
+        return None if data is None else Entry.decode(data)
+
+    async def _write(self, key: str, entry: Entry, freshness: Freshness) -> None:
+        await self.write_bytes(key, entry.encode(), freshness.keep_s)
+
+    async def read_bytes(self, key: str) -> bytes | None:
         try:
             data = await self.backend.get(key)
         except Exception as error:  # the cache is an optimisation: down means a miss
             log.warning("cache read failed (%s): answering without the cache", type(error).__name__)
             return None
-        return Entry.decode(data) if isinstance(data, bytes) else None
+        return data if isinstance(data, bytes) else None
 
-    async def _write(self, key: str, entry: Entry, freshness: Freshness) -> None:
+    async def write_bytes(self, key: str, data: bytes, ttl: float) -> None:
         try:
-            await self.backend.set(key, entry.encode(), ttl=freshness.keep_s)
+            await self.backend.set(key, data, ttl=ttl)
         except Exception as error:
             log.warning("cache write failed (%s): the answer is not cached", type(error).__name__)
 

@@ -392,11 +392,19 @@ class SalesloftSource(MeetingSource, LeadSource):
         records = await self._collect_all(plan(request))
         return answer_from(_unique(to_meeting(raw, request.now) for raw in records), request)
 
+    def is_id(self, source_id: str) -> bool:
+        return _RECORD_ID.fullmatch(source_id) is not None
+
     async def meeting(self, node_id: str, now: datetime) -> Meeting | None:
-        if not _RECORD_ID.fullmatch(node_id):
+        if not self.is_id(node_id):
             raise BadUserInput(f"{node_id!r} is not a Salesloft meeting id (a positive integer)")
-        records = await self._collect_all(_both_listings([("ids[]", node_id)]))
-        return next((to_meeting(raw, now) for raw in records), None)
+        return next(iter(await self.meetings_by_ids([node_id], now)), None)
+
+    async def meetings_by_ids(self, ids: list[str], now: datetime) -> list[Meeting]:
+        """The meetings of these ids that exist, canceled included, in one listing each."""
+        params = [("ids[]", source_id) for source_id in sorted(set(ids))]
+        records = await self._collect_all(_both_listings(params))
+        return _unique(to_meeting(raw, now) for raw in records)
 
     async def meetings_by_event(self, event_ids: list[str], now: datetime) -> list[Meeting]:
         """Meetings on these calendar events (what MeetStream bots join), canceled included."""

@@ -172,7 +172,7 @@ async def test_answers_with_errors_or_no_fresh_ttl_are_not_kept_whole(
 ) -> None:
     settings = with_source(settings, Source.DAILY, cache_ttl=0.0, stale_ttl=0.0)
     simulators.leezy.inject(Fault(kind=FaultKind.ERROR, status=500))
-    cases = {
+    cases: dict[str, tuple[dict[str, Any], bool]] = {
         "an error": ({"first": 5}, False),
         "Daily, never fresh": ({"first": 5, "filter": {"sources": ["DAILY"]}}, False),
         "Salesloft, 30 s fresh": ({"first": 5, "filter": {"sources": ["SALESLOFT"]}}, True),

@@ -113,13 +113,16 @@ class Gateway:
         fingerprint = query_fingerprint(meeting_filter, ordering)
         walk = ordering.reversed() if backwards else ordering
         cursor, argument = (args.before, "before") if backwards else (args.after, "after")
-        after = None if cursor is None else decode_cursor(cursor, fingerprint, argument=argument)
+        after, hints = (
+            (None, {}) if cursor is None else decode_cursor(cursor, fingerprint, argument=argument)
+        )
         request = MeetingRequest(
             filter=meeting_filter,
             ordering=walk,
             after=after,
             need=None if count_total else size + 1,
             now=now,
+            hints=hints,
         )
         asked, outcomes = self._plan(meeting_filter)
         answers = await asyncio.gather(*(self._ask(source, request) for source in asked))
@@ -135,7 +138,8 @@ class Gateway:
         page = merged[:size]
         if backwards:
             page.reverse()
-        edges = [Edge(encode_cursor(ordering.position(m), fingerprint), m) for m in page]
+        resume = {key: hint for a in received for key, hint in a.hints.items()}
+        edges = [Edge(encode_cursor(ordering.position(m), fingerprint, resume), m) for m in page]
         total = sum(a.total or 0 for a in received) if count_total else None
         outcomes.sort(key=lambda o: o.source.rank)
         return MeetingsPage(

@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,8 @@ from gateway.model import Source
 from gateway.query import MeetingFilter, Ordering, Position
 
 MAX_CURSOR_LENGTH = 512
+MAX_HINTS = 4
+MAX_HINT_LENGTH = 48
 
 
 def query_fingerprint(meeting_filter: MeetingFilter, ordering: Ordering) -> str:
@@ -27,19 +30,23 @@ def query_fingerprint(meeting_filter: MeetingFilter, ordering: Ordering) -> str:
     return digest[:16]
 
 
-def encode_cursor(position: Position, fingerprint: str) -> str:
+def encode_cursor(position: Position, fingerprint: str, hints: Mapping[str, str]) -> str:
     payload = {
         "v": None if position.value is None else position.value.isoformat(),
         "s": position.source.value,
         "i": position.source_id,
         "q": fingerprint,
+        "h": dict(hints),
     }
     raw = json.dumps(payload, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, fingerprint: str, *, argument: str) -> Position:
-    """The position in a cursor of this query; anything else is a BAD_USER_INPUT error."""
+def decode_cursor(
+    cursor: str, fingerprint: str, *, argument: str
+) -> tuple[Position, dict[str, str]]:
+    """The position (and resume hints) in a cursor of this query; anything else is a
+    BAD_USER_INPUT error."""
     payload = _payload(cursor)
     if payload is None:
         raise BadUserInput(f"`{argument}` is not a valid cursor: use a cursor from this field.")
@@ -47,7 +54,7 @@ def decode_cursor(cursor: str, fingerprint: str, *, argument: str) -> Position:
         raise BadUserInput(
             f"`{argument}` is a cursor of another filter or order: start again from the first page."
         )
-    return Position(payload["v"], payload["s"], payload["i"])
+    return Position(payload["v"], payload["s"], payload["i"]), payload["h"]
 
 
 def _payload(cursor: str) -> dict[str, Any] | None:
@@ -62,9 +69,19 @@ def _payload(cursor: str) -> dict[str, Any] | None:
             "s": Source(payload["s"]),
             "i": _text(payload["i"]),
             "q": _text(payload["q"]),
+            "h": _hints(payload.get("h", {})),
         }
     except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
         return None
+
+
+def _hints(value: object) -> dict[str, str]:
+    if not isinstance(value, dict) or len(value) > MAX_HINTS:
+        raise TypeError("cursor hints are not a small object")
+    hints = {_text(k): _text(v) for k, v in value.items()}
+    if any(len(k) + len(v) > MAX_HINT_LENGTH for k, v in hints.items()):
+        raise ValueError("cursor hint too long")
+    return hints
 
 
 def _aware(moment: datetime) -> datetime:

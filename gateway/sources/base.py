@@ -8,7 +8,7 @@ a filter means the same for every source whatever its API could push down.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
@@ -30,6 +30,8 @@ class MeetingRequest:
     after: Position | None = None  # keyset position: only meetings strictly after it
     need: int | None = None  # matches wanted after `after`; None: every match (totalCount)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # Where sources may resume their upstream walks (from the cursor, see `MeetingAnswer`).
+    hints: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,9 @@ class MeetingAnswer:
     meetings: list[Meeting]  # matches strictly after `after`, in order (at least `need`)
     total: int | None  # every match of the filter; None when the source did not count
     has_before: bool  # some match lies at or before `after`
+    # Where to resume upstream walks for the next page; the cursors carry them. A source
+    # must check a hint before use: a wrong one may cost requests, never results.
+    hints: dict[str, str] = field(default_factory=dict)
 
 
 class MeetingSource(ABC):
@@ -101,6 +106,23 @@ def answer_from(candidates: Iterable[Meeting], request: MeetingRequest) -> Meeti
         return MeetingAnswer(matches, total=len(matches), has_before=False)
     following = [m for m in matches if request.ordering.is_after(m, after)]
     return MeetingAnswer(following, total=len(matches), has_before=len(following) < len(matches))
+
+
+def enough_of(fetched: list[Meeting], request: MeetingRequest) -> list[Meeting] | None:
+    """For a walk that reads meetings in the request's order: the meetings it can vouch for
+    (those before the last value seen, as more of that value may follow), once they hold
+    `request.need` matches after the cursor; None while they do not."""
+    if not fetched:
+        return None
+    ordering, after = request.ordering, request.after
+    frontier = ordering.value(fetched[-1])
+    vouched = [m for m in fetched if ordering.value(m) != frontier]
+    matches = sum(
+        1
+        for m in vouched
+        if (after is None or ordering.is_after(m, after)) and request.filter.matches(m, request.now)
+    )
+    return vouched if matches >= (request.need or 0) else None
 
 
 def validate(source: Source, model: type[WireModel], body: Any) -> WireModel:

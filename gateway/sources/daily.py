@@ -1,13 +1,17 @@
 """Daily: video sessions that happened or are happening, as meetings.
 
 `GET /meetings` is cursor-paginated (newest first, `starting_after=<last id>`), so its pages
-can only be walked one after another. A session has no title, no email and no update time.
+can only be walked one after another. A page of the connection bounds the walk by the
+cursor (`timeframe_end` newest first, stopping once the page has its matches;
+`timeframe_start` oldest first, which must read to the end, so that walk is resumed from
+the cache on later pages). A session has no title, no email and no update time.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -17,13 +21,21 @@ from pydantic import Field, StrictBool, StrictInt, StrictStr
 from gateway.config import SourceSettings
 from gateway.errors import BadUserInput, UpstreamBadResponse, UpstreamUnauthorized
 from gateway.model import Attendee, LocationType, Meeting, MeetingStatus, Platform, Source
-from gateway.query import MeetingFilter
-from gateway.sources.base import MeetingAnswer, MeetingRequest, MeetingSource, answer_from, validate
+from gateway.query import Direction, MeetingFilter, OrderField
+from gateway.sources.base import (
+    MeetingAnswer,
+    MeetingRequest,
+    MeetingSource,
+    answer_from,
+    enough_of,
+    validate,
+)
 from gateway.sources.cache import ResponseCache
 from gateway.sources.http import JsonAnswer, Params, UpstreamClient
 from gateway.sources.wire import WireModel, api_key
 
 PAGE_SIZE = 100
+HINT_KEY = "daily"
 RATE_LIMIT_RETRY_AFTER = 5  # a 429 carries no header; the longer window is 100 per 5 s
 # Daily session ids are UUIDs; anything URL-safe is accepted so a path cannot be smuggled in.
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
@@ -149,7 +161,25 @@ class DailySource(MeetingSource):
     async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
         if not _can_match(request.filter):
             return answer_from((), request)
-        return answer_from(await self._walk(pushdown(request.filter)), request)
+        params = pushdown(request.filter)
+        ordering, after = request.ordering, request.after
+        if request.need is None or ordering.field is not OrderField.START_TIME:
+            return answer_from(await self._walk(params), request)
+        hints: dict[str, str] = {}
+        if (ordering.direction is Direction.DESC) != ordering.backwards:  # Daily's own order
+            if after is not None and after.value is not None:
+                end = math.floor(after.value.timestamp()) + 1  # sessions at or before it
+                params = _tighter(params, "timeframe_end", end, min)
+            found = await self._walk(params, request)
+        else:
+            start = _resume_start(request)
+            if start is not None:
+                params = _tighter(params, "timeframe_start", start, max)
+            hints[HINT_KEY] = "" if start is None else str(start)
+            found = await self._walk(params)
+        answer = answer_from(found, request)
+        # Not counted: the cursor's own meeting lies before it (Relay allows "true").
+        return MeetingAnswer(answer.meetings, None, after is not None, hints)
 
     async def meeting(self, node_id: str, now: datetime) -> Meeting | None:
         if not _SESSION_ID.fullmatch(node_id):
@@ -161,8 +191,9 @@ class DailySource(MeetingSource):
 
         return await self.client.get(f"/meetings/{node_id}", (), parse, expected={400, 404})
 
-    async def _walk(self, params: Params) -> list[Meeting]:
-        """Every session matching `params`, page after page (a cursor cannot be guessed)."""
+    async def _walk(self, params: Params, until: MeetingRequest | None = None) -> list[Meeting]:
+        """Sessions matching `params`, page after page (a cursor cannot be guessed): every
+        one, or with `until`, only as far as its page needs (newest first)."""
         meetings: list[Meeting] = []
         cursor: list[tuple[str, str]] = []
         while True:
@@ -173,9 +204,37 @@ class DailySource(MeetingSource):
             meetings.extend(found)
             if len(found) < PAGE_SIZE or len(meetings) >= total:
                 return meetings
+            vouched = None if until is None else enough_of(meetings, until)
+            if vouched is not None:
+                return vouched
             if cursor and cursor[0][1] == meetings[-1].source_id:
                 raise UpstreamBadResponse(Source.DAILY, "answered the same page again")
             cursor = [("starting_after", meetings[-1].source_id)]
+
+
+def _tighter(
+    params: list[tuple[str, str]], name: str, value: int, pick: Callable[[int, int], int]
+) -> list[tuple[str, str]]:
+    """`params` with `name` set to `value`, or to the tighter of it and the filter's own."""
+    for key, existing in params:
+        if key == name:
+            value = pick(value, int(existing))
+    return [*(p for p in params if p[0] != name), (name, str(value))]
+
+
+def _resume_start(request: MeetingRequest) -> int | None:
+    """Where an oldest-first page starts reading: the walk of an earlier page (from the
+    cursor's hint) when it covers the cursor, so its cached pages serve this one too."""
+    after = request.after
+    if after is None or after.value is None:
+        return None
+    own = math.floor(after.value.timestamp())
+    hint = request.hints.get(HINT_KEY)
+    if hint == "":
+        return None  # the walk from the start covers every cursor
+    if hint is not None and hint.isdigit() and int(hint) <= own:
+        return int(hint)
+    return own
 
 
 def _sessions_page(answer: JsonAnswer) -> tuple[list[Meeting], int]:

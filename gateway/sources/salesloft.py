@@ -1,9 +1,13 @@
 """Salesloft: meetings booked through sales cadences, each with a person (a lead).
 
 `GET /meetings` lists active meetings by default and *only* canceled ones with
-`show_deleted=true`, so "all meetings" is two listings, fetched side by side. Pages are
-numbered: the first one (with `include_paging_counts`) tells how many follow, and those are
-fetched concurrently.
+`show_deleted=true`, so "all meetings" is two listings, fetched side by side.
+
+A page of the connection walks each listing in its own order (`sort_by`), from a keyset bound
+taken from the cursor (`start_time[gte]`, `created_at[lte]`...), only until it holds the
+matches the page needs; the cursor carries where each walk may resume, so consecutive pages
+reuse the cached upstream page. `totalCount` needs every page: the first one (with
+`include_paging_counts`) tells how many follow, and those are fetched concurrently.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -38,13 +43,14 @@ from gateway.model import (
     ResponseStatus,
     Source,
 )
-from gateway.query import Direction, MeetingFilter, OrderField
+from gateway.query import Direction, MeetingFilter, OrderField, Ordering
 from gateway.sources.base import (
     LeadSource,
     MeetingAnswer,
     MeetingRequest,
     MeetingSource,
     answer_from,
+    enough_of,
     validate,
 )
 from gateway.sources.cache import ResponseCache
@@ -267,6 +273,11 @@ _SORT_KEYS = {
     OrderField.CREATED_AT: "created_at",
     OrderField.UPDATED_AT: "updated_at",
 }
+_BOUNDED = frozenset({OrderField.START_TIME, OrderField.CREATED_AT})  # no updated_at[...]
+
+
+def _descending(ordering: Ordering) -> bool:
+    return (ordering.direction is Direction.DESC) != ordering.backwards
 
 
 # Bounds outside these years are left out (a wider range; the residual filter is exact).
@@ -341,9 +352,8 @@ def _common_params(request: MeetingRequest) -> ParamList | None:
         params.append(("start_time[lt]", micro_z(before)))
     params.extend(("person_ids[]", person) for person in persons or ())
     ordering = request.ordering
-    descending = (ordering.direction is Direction.DESC) != ordering.backwards
     params.append(("sort_by", _SORT_KEYS[ordering.field]))
-    params.append(("sort_direction", "DESC" if descending else "ASC"))
+    params.append(("sort_direction", "DESC" if _descending(ordering) else "ASC"))
     return params
 
 
@@ -389,8 +399,48 @@ class SalesloftSource(MeetingSource, LeadSource):
         return cls(client)
 
     async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
-        records = await self._collect_all(plan(request))
-        return answer_from(_unique(to_meeting(raw, request.now) for raw in records), request)
+        listings = plan(request)
+        if request.need is None:  # totalCount: every page of every listing
+            records = await self._collect_all(listings)
+            return answer_from(_unique(to_meeting(raw, request.now) for raw in records), request)
+        walks = await asyncio.gather(*(self._walk(params, request) for params in listings))
+        answer = answer_from(_unique(m for found, _ in walks for m in found), request)
+        return MeetingAnswer(
+            answer.meetings,
+            total=None,
+            # Not counted: the cursor's own meeting lies before it (Relay allows "true").
+            has_before=request.after is not None,
+            hints=dict(hint for _, hint in walks),
+        )
+
+    async def _walk(
+        self, params: ParamList, request: MeetingRequest
+    ) -> tuple[list[Meeting], tuple[str, str]]:
+        """One listing in its order, page after page, until `request.need` matches lie after
+        the cursor. Returns the meetings it vouches for (a prefix of the listing: every one
+        before the last value seen, or all at its end) and its resume hint."""
+        hint_key = "salesloft:" + dict(params)["show_deleted"]
+        ordering, after = request.ordering, request.after
+        window = _start(request, request.hints.get(hint_key))
+        fetched: list[Meeting] = []
+        for _ in range(MAX_PAGES):
+            page = await self._page([*window.params(params, ordering), *_paging(window.page)])
+            meetings = [to_meeting(raw, request.now) for raw in page.data]
+            resumed_too_late = (
+                window.page > 1 and not fetched and after is not None and bool(meetings)
+            ) and ordering.is_after(meetings[0], after)
+            if resumed_too_late:  # a resumed walk must start at or before the cursor
+                window = _Window(None, 1)
+                continue
+            fetched.extend(meetings)
+            if page.metadata.paging.next_page is None or not meetings:
+                return fetched, (hint_key, window.hint())
+            vouched = enough_of(fetched, request)
+            if vouched is not None:
+                return vouched, (hint_key, window.hint())
+            frontier = ordering.value(fetched[-1])
+            window = window.next(frontier if ordering.field in _BOUNDED else None)
+        raise UpstreamBadResponse(Source.SALESLOFT, f"listed more than {MAX_PAGES} pages")
 
     def is_id(self, source_id: str) -> bool:
         return _RECORD_ID.fullmatch(source_id) is not None
@@ -469,6 +519,64 @@ class SalesloftSource(MeetingSource, LeadSource):
 
     async def _page(self, params: Params) -> SalesloftPage:
         return await self.client.get("/meetings", params, _listing_page)
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """Where a walk of a listing reads: a page under a keyset bound (None: from the start)."""
+
+    bound: datetime | None
+    page: int
+
+    def params(self, listing: ParamList, ordering: Ordering) -> ParamList:
+        """The listing's parameters with this window's bound (the tighter of two)."""
+        if self.bound is None:
+            return listing
+        field = _SORT_KEYS[ordering.field]
+        name = f"{field}[{'lte' if _descending(ordering) else 'gte'}]"
+        bound = micro_z(self.bound)
+        for key, value in listing:  # the filter's own bound, same field and side
+            if key == name:
+                bound = min(bound, value) if _descending(ordering) else max(bound, value)
+        return [*(p for p in listing if p[0] != name), (name, bound)]
+
+    def next(self, frontier: datetime | None) -> _Window:
+        """After a page that did not suffice: from its last value on, or the next page."""
+        if frontier is None or frontier == self.bound:
+            return _Window(self.bound, self.page + 1)
+        return _Window(frontier, 1)
+
+    def hint(self) -> str:
+        return f"{'' if self.bound is None else micro_z(self.bound)}|{self.page}"
+
+
+def _start(request: MeetingRequest, hint: str | None) -> _Window:
+    """The first window of a walk: the cursor's hint if it covers the cursor, else the
+    cursor's own value as the bound."""
+    after, ordering = request.after, request.ordering
+    bounded = ordering.field in _BOUNDED
+    own = _Window(after.value if after is not None and bounded else None, 1)
+    anchor = _parse_hint(hint)
+    if anchor is None or after is None or after.value is None:
+        return own
+    if anchor.bound is None:
+        return anchor  # from the start of the listing: checked on its first page
+    if not bounded:
+        return own
+    covers = anchor.bound >= after.value if _descending(ordering) else anchor.bound <= after.value
+    return anchor if covers else own
+
+
+def _parse_hint(hint: str | None) -> _Window | None:
+    if hint is None:
+        return None
+    bound, _, page = hint.partition("|")
+    try:
+        window = _Window(datetime.fromisoformat(bound) if bound else None, int(page))
+    except ValueError:
+        return None
+    aware = window.bound is None or window.bound.tzinfo is not None
+    return window if aware and 1 <= window.page <= MAX_PAGES else None
 
 
 def _listing_page(answer: JsonAnswer) -> SalesloftPage:

@@ -94,7 +94,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        cache = ResponseCache(create_backend(settings.cache.url, settings.cache.max_entries))
+        limits = settings.cache
+        cache = ResponseCache(create_backend(limits.url, limits.max_entries, limits.max_bytes))
         connector = aiohttp.TCPConnector(limit=MAX_UPSTREAM_CONNECTIONS)
         try:
             async with aiohttp.ClientSession(connector=connector) as session:

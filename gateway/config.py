@@ -50,6 +50,7 @@ class DailySettings(SourceSettings):
 class CacheSettings(BaseModel):
     url: str = "memory://"  # or redis://[:password@]host[:port][/db], shared by replicas
     max_entries: int = Field(default=10_000, ge=1)  # memory:// only (Redis has its own)
+    max_bytes: int = Field(default=256 * 1024**2, ge=1024)  # memory://: stored bodies' size
     responses: bool = True  # whole-response cache for identical operations
 
     @field_validator("url")

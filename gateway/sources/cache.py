@@ -90,16 +90,18 @@ def fingerprint(*parts: str) -> str:
 
 
 class BoundedMemoryCache(BaseCache):  # type: ignore[misc]  # aiocache is untyped
-    """aiocache's memory backend, bounded: at most `max_entries`, the least recently used
-    goes first. Expiry is checked on read (no timer per key, unlike `SimpleMemoryCache`).
-    Values are stored as given: the response cache stores only bytes."""
+    """aiocache's memory backend, bounded: at most `max_entries` and `max_bytes` of values,
+    the least recently used goes first. Expiry is checked on read (no timer per key, unlike
+    `SimpleMemoryCache`). Values are stored as given: the response cache stores only bytes."""
 
     NAME = "bounded-memory"
 
-    def __init__(self, max_entries: int, **kwargs: Any) -> None:
+    def __init__(self, max_entries: int, max_bytes: int = 2**62, **kwargs: Any) -> None:
         # No per-operation timeout: a dict look-up cannot hang, and wait_for is not free.
         super().__init__(serializer=NullSerializer(encoding=None), timeout=None, **kwargs)
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.size_bytes = 0
         self._entries: OrderedDict[str, tuple[object, float | None]] = OrderedDict()
 
     def __len__(self) -> int:
@@ -114,7 +116,7 @@ class BoundedMemoryCache(BaseCache):  # type: ignore[misc]  # aiocache is untype
             return None
         value, expires_at = found
         if expires_at is not None and expires_at <= time.monotonic():
-            del self._entries[key]
+            self._drop(key)
             return None
         self._entries.move_to_end(key)
         return value
@@ -127,11 +129,19 @@ class BoundedMemoryCache(BaseCache):  # type: ignore[misc]  # aiocache is untype
         _conn: Any = None,
     ) -> bool:  # fmt: skip
         expires_at = time.monotonic() + ttl if ttl else None
+        self._drop(key)
         self._entries[key] = (value, expires_at)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        self.size_bytes += _size(value)
+        while len(self._entries) > self.max_entries or self.size_bytes > self.max_bytes:
+            self._drop(next(iter(self._entries)))
         return True
+
+    def _drop(self, key: str) -> int:
+        found = self._entries.pop(key, None)
+        if found is None:
+            return 0
+        self.size_bytes -= _size(found[0])
+        return 1
 
     async def _multi_set(self, pairs: Any, ttl: float | None = None, _conn: Any = None) -> bool:
         for key, value in pairs:
@@ -149,14 +159,11 @@ class BoundedMemoryCache(BaseCache):  # type: ignore[misc]  # aiocache is untype
         return await self._get(key) is not None
 
     async def _delete(self, key: str, _conn: Any = None) -> int:
-        return 1 if self._entries.pop(key, None) is not None else 0
+        return self._drop(key)
 
     async def _clear(self, namespace: str | None = None, _conn: Any = None) -> bool:
-        if namespace is None:
-            self._entries.clear()
-        else:
-            for key in [k for k in self._entries if k.startswith(namespace)]:
-                del self._entries[key]
+        for key in [k for k in self._entries if namespace is None or k.startswith(namespace)]:
+            self._drop(key)
         return True
 
     async def _expire(self, key: str, ttl: float, _conn: Any = None) -> bool:
@@ -176,11 +183,15 @@ class BoundedMemoryCache(BaseCache):  # type: ignore[misc]  # aiocache is untype
         raise NotImplementedError("the response cache takes no locks")
 
 
-def create_backend(url: str, max_entries: int) -> BaseCache:
+def _size(value: object) -> int:
+    return len(value) if isinstance(value, bytes) else 0
+
+
+def create_backend(url: str, max_entries: int, max_bytes: int) -> BaseCache:
     """`memory://` (bounded, in-process) or `redis://[:password@]host[:port][/db]`."""
     parts = urlsplit(url)
     if parts.scheme == "memory":
-        return BoundedMemoryCache(max_entries)
+        return BoundedMemoryCache(max_entries, max_bytes)
     if parts.scheme == "redis":
         return RedisCache(
             serializer=NullSerializer(encoding=None),  # bytes in, bytes out (no decoding)

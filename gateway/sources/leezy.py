@@ -1,9 +1,11 @@
 """Leezy: meetings booked by chatbots. `GET /meetings`, offset pagination, JSON:API records.
 
 Leezy's order is undocumented, so every matching page is read: the first one tells the
-total, the rest are fetched together. Status, chatbot, `since` and `upcoming=true` are
-pushed down; `answer_from` applies the whole filter again, so what Leezy reads differently
-(its `since` is exclusive) only has to be widened, never narrowed.
+total, the rest are fetched together, and the pages a listing had last time are asked for
+in the same round as the first (a listing rarely shrinks by a page between two reads).
+Status, chatbot, `since` and `upcoming=true` are pushed down; `answer_from` applies the
+whole filter again, so what Leezy reads differently (its `since` is exclusive) only has to
+be widened, never narrowed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from gateway.sources.http import JsonAnswer, Params, UpstreamClient
 from gateway.sources.wire import UtcTime, WireModel, api_key, platform_from_url
 
 PAGE_SIZE = 100  # Leezy's maximum `limit`
+REMEMBERED_LISTINGS = 1024  # page counts kept per process, least recently used first out
 RATE_LIMIT_RETRY_AFTER = 60  # Leezy's 429 says "retry after 60 seconds" but sends no header
 ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 
@@ -159,6 +162,10 @@ def since_param(updated_since: datetime) -> str:
 class LeezySource(MeetingSource):
     source = Source.LEEZY
 
+    def __init__(self, client: UpstreamClient) -> None:
+        super().__init__(client)
+        self._totals: dict[tuple[tuple[str, str], ...], int] = {}  # a listing's last total
+
     @classmethod
     def create(
         cls, settings: SourceSettings, session: aiohttp.ClientSession, cache: ResponseCache
@@ -191,12 +198,19 @@ class LeezySource(MeetingSource):
         return next((m for m in await self._list([]) if m.source_id == node_id), None)
 
     async def _list(self, params: Sequence[tuple[str, str]]) -> list[Meeting]:
-        """Every meeting of one listing: the first page, then all the others at once."""
-        first, total = await self._page(params, 0)
-        rest = await asyncio.gather(
-            *(self._page(params, offset) for offset in range(PAGE_SIZE, total, PAGE_SIZE))
-        )
-        return [*first, *(m for page, _ in rest for m in page)]
+        """Every meeting of one listing: the first page with those it had last time, then
+        any others it has now, all at once."""
+        listing = tuple(params)
+        known = self._totals.pop(listing, 0)
+        guessed = range(PAGE_SIZE, known, PAGE_SIZE)
+        pages = await asyncio.gather(*(self._page(params, offset) for offset in (0, *guessed)))
+        total = pages[0][1]
+        missing = range(max(PAGE_SIZE, known), total, PAGE_SIZE)  # grown since
+        pages += await asyncio.gather(*(self._page(params, offset) for offset in missing))
+        self._totals[listing] = total
+        if len(self._totals) > REMEMBERED_LISTINGS:
+            del self._totals[next(iter(self._totals))]
+        return [m for page, _ in pages for m in page]  # repeats: see `_unique`
 
     async def _page(
         self, params: Sequence[tuple[str, str]], offset: int

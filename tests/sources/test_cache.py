@@ -55,6 +55,16 @@ async def test_memory_backend_never_holds_more_than_its_bound() -> None:
     assert await backend.get("k999") == b"v"
 
 
+async def test_memory_backend_never_holds_more_bytes_than_its_bound() -> None:
+    backend = BoundedMemoryCache(max_entries=1_000, max_bytes=10_000)
+    for n in range(100):
+        await backend.set(f"k{n}", bytes(1_000 + n))
+        assert backend.size_bytes <= 10_000
+    assert len(backend) == 9  # the nine newest (1,091 to 1,099 bytes) fit
+    await backend.set("huge", bytes(20_000))  # bigger than the bound: not kept at all
+    assert (len(backend), backend.size_bytes, await backend.get("huge")) == (0, 0, None)
+
+
 async def test_memory_backend_evicts_the_least_recently_used() -> None:
     backend = BoundedMemoryCache(max_entries=3)
     for key in ("a", "b", "c"):
@@ -76,7 +86,7 @@ async def test_memory_backend_expires_entries() -> None:
 
 def test_unknown_cache_urls_are_refused() -> None:
     with pytest.raises(ValueError, match="unsupported"):
-        create_backend("memcached://127.0.0.1:11211", 10)
+        create_backend("memcached://127.0.0.1:11211", 10, 10_000)
     with pytest.raises(ValueError, match="memory:// or redis://"):
         Settings.model_validate({"cache": {"url": "postgres://db"}})
 

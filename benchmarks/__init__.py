@@ -1,0 +1,1 @@
+"""Reproducible load and latency benchmarks: `python -m benchmarks.<name>` (see README.md)."""

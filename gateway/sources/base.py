@@ -11,14 +11,18 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
+import aiohttp
 from pydantic import BaseModel, ValidationError
 
+from gateway.config import SourceSettings
 from gateway.errors import UpstreamBadResponse
 from gateway.model import Lead, LeadKey, Meeting, Source
 from gateway.query import MeetingFilter, Ordering, Position
+from gateway.sources.cache import ResponseCache
 from gateway.sources.http import UpstreamClient
+from gateway.sources.wire import api_key
 
 WireModel = TypeVar("WireModel", bound=BaseModel)
 
@@ -51,9 +55,25 @@ class MeetingSource(ABC):
     has_leads: ClassVar[bool] = False  # meetings carry a lead (Nexor, Salesloft)
     has_update_time: ClassVar[bool] = True
     requires_lead_ids: ClassVar[bool] = False  # lists meetings per lead only (Nexor)
+    rate_limit_retry_after: ClassVar[int | None] = None  # seconds, when a 429 does not say
 
     def __init__(self, client: UpstreamClient) -> None:
         self.client = client
+
+    @classmethod
+    def create(
+        cls, settings: SourceSettings, session: aiohttp.ClientSession, cache: ResponseCache
+    ) -> Self:
+        client = UpstreamClient(
+            cls.source, settings, session, cache, cls.auth_headers(settings),
+            default_retry_after=cls.rate_limit_retry_after,
+        )  # fmt: skip
+        return cls(client)
+
+    @staticmethod
+    def auth_headers(settings: SourceSettings) -> dict[str, str]:
+        """How the source takes its API key: a bearer token, unless it says otherwise."""
+        return {"Authorization": f"Bearer {api_key(settings)}"}
 
     def skip_reason(self, meeting_filter: MeetingFilter) -> str | None:
         """Why this source cannot answer the filter at all, or None when it can."""

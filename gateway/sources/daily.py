@@ -15,10 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-import aiohttp
 from pydantic import Field, StrictBool, StrictInt, StrictStr
 
-from gateway.config import SourceSettings
 from gateway.errors import BadUserInput, UpstreamBadResponse, UpstreamUnauthorized
 from gateway.model import Attendee, LocationType, Meeting, MeetingStatus, Platform, Source
 from gateway.query import Direction, MeetingFilter, OrderField
@@ -30,9 +28,8 @@ from gateway.sources.base import (
     enough_of,
     validate,
 )
-from gateway.sources.cache import ResponseCache
-from gateway.sources.http import JsonAnswer, Params, UpstreamClient
-from gateway.sources.wire import WireModel, api_key
+from gateway.sources.http import JsonAnswer, Params
+from gateway.sources.wire import WireModel
 
 PAGE_SIZE = 100
 HINT_KEY = "daily"
@@ -146,17 +143,7 @@ def pushdown(meeting_filter: MeetingFilter) -> list[tuple[str, str]]:
 class DailySource(MeetingSource):
     source = Source.DAILY
     has_update_time = False
-
-    @classmethod
-    def create(
-        cls, settings: SourceSettings, session: aiohttp.ClientSession, cache: ResponseCache
-    ) -> DailySource:
-        headers = {"Authorization": f"Bearer {api_key(settings)}"}
-        client = UpstreamClient(
-            Source.DAILY, settings, session, cache, headers,
-            default_retry_after=RATE_LIMIT_RETRY_AFTER,
-        )  # fmt: skip
-        return cls(client)
+    rate_limit_retry_after = RATE_LIMIT_RETRY_AFTER
 
     async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
         if not _can_match(request.filter):

@@ -16,17 +16,14 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-import aiohttp
 from pydantic import Field
 
-from gateway.config import SourceSettings
 from gateway.errors import BadUserInput
 from gateway.model import Attendee, LocationType, Meeting, MeetingStatus, Platform, Source
 from gateway.query import MeetingFilter
 from gateway.sources.base import MeetingAnswer, MeetingRequest, MeetingSource, answer_from, validate
-from gateway.sources.cache import ResponseCache
 from gateway.sources.http import JsonAnswer, Params, UpstreamClient
-from gateway.sources.wire import UtcTime, WireModel, api_key, platform_from_url
+from gateway.sources.wire import UtcTime, WireModel, platform_from_url
 
 PAGE_SIZE = 100  # Leezy's maximum `limit`
 REMEMBERED_LISTINGS = 1024  # page counts kept per process, least recently used first out
@@ -161,24 +158,11 @@ def since_param(updated_since: datetime) -> str:
 
 class LeezySource(MeetingSource):
     source = Source.LEEZY
+    rate_limit_retry_after = RATE_LIMIT_RETRY_AFTER
 
     def __init__(self, client: UpstreamClient) -> None:
         super().__init__(client)
         self._totals: dict[tuple[tuple[str, str], ...], int] = {}  # a listing's last total
-
-    @classmethod
-    def create(
-        cls, settings: SourceSettings, session: aiohttp.ClientSession, cache: ResponseCache
-    ) -> LeezySource:
-        client = UpstreamClient(
-            Source.LEEZY,
-            settings,
-            session,
-            cache,
-            {"Authorization": f"Bearer {api_key(settings)}"},
-            default_retry_after=RATE_LIMIT_RETRY_AFTER,
-        )
-        return cls(client)
 
     async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
         meeting_filter = request.filter

@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-import aiohttp
-
 from gateway.config import SourceSettings
 from gateway.errors import BadUserInput
 from gateway.model import (
@@ -38,8 +36,7 @@ from gateway.sources.base import (
     answer_from,
     validate,
 )
-from gateway.sources.cache import ResponseCache
-from gateway.sources.http import JsonAnswer, UpstreamClient
+from gateway.sources.http import JsonAnswer
 from gateway.sources.wire import UtcTime, WireModel, api_key, platform_from_url
 
 NOT_FOUND = 404
@@ -156,20 +153,11 @@ class NexorSource(MeetingSource, LeadSource):
     has_leads = True
     has_update_time = False
     requires_lead_ids = True
+    rate_limit_retry_after = RATE_LIMIT_RETRY_AFTER
 
-    @classmethod
-    def create(
-        cls, settings: SourceSettings, session: aiohttp.ClientSession, cache: ResponseCache
-    ) -> NexorSource:
-        client = UpstreamClient(
-            Source.NEXOR,
-            settings,
-            session,
-            cache,
-            {"X-API-Key": api_key(settings)},
-            default_retry_after=RATE_LIMIT_RETRY_AFTER,
-        )
-        return cls(client)
+    @staticmethod
+    def auth_headers(settings: SourceSettings) -> dict[str, str]:
+        return {"X-API-Key": api_key(settings)}
 
     async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
         meeting_filter = request.filter

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-import aiohttp
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -30,7 +29,6 @@ from pydantic import (
     StrictStr,
 )
 
-from gateway.config import SourceSettings
 from gateway.errors import BadUserInput, UpstreamBadResponse
 from gateway.model import (
     Attendee,
@@ -53,9 +51,8 @@ from gateway.sources.base import (
     enough_of,
     validate,
 )
-from gateway.sources.cache import ResponseCache
-from gateway.sources.http import JsonAnswer, Params, UpstreamClient
-from gateway.sources.wire import WireModel, api_key, platform_from_url
+from gateway.sources.http import JsonAnswer, Params
+from gateway.sources.wire import WireModel, platform_from_url
 
 PER_PAGE = 100
 # Deeper pages cost 8-30 of the team's 600 units a minute: no answer is worth walking on.
@@ -383,20 +380,7 @@ def _unique(meetings: Iterable[Meeting]) -> list[Meeting]:
 class SalesloftSource(MeetingSource, LeadSource):
     source = Source.SALESLOFT
     has_leads = True
-
-    @classmethod
-    def create(
-        cls, settings: SourceSettings, session: aiohttp.ClientSession, cache: ResponseCache
-    ) -> SalesloftSource:
-        client = UpstreamClient(
-            Source.SALESLOFT,
-            settings,
-            session,
-            cache,
-            {"Authorization": f"Bearer {api_key(settings)}"},
-            default_retry_after=RATE_LIMIT_RETRY_AFTER,
-        )
-        return cls(client)
+    rate_limit_retry_after = RATE_LIMIT_RETRY_AFTER
 
     async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
         listings = plan(request)

@@ -287,11 +287,10 @@ def _node_id_parts(node_id: str) -> tuple[Source | None, str]:
 
 
 def _split_node_id(node_id: str, type_name: str) -> tuple[Source, str]:
-    prefix, _, rest = node_id.partition(":")
-    try:
-        return Source(prefix), rest
-    except ValueError:
-        raise BadUserInput(f"`{node_id}` is not a {type_name} id.") from None
+    source, rest = _node_id_parts(node_id)
+    if source is None:
+        raise BadUserInput(f"`{node_id}` is not a {type_name} id.")
+    return source, rest
 
 
 def _since(started: float) -> float:

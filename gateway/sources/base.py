@@ -8,7 +8,7 @@ a filter means the same for every source whatever its API could push down.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self, TypeVar
@@ -143,6 +143,21 @@ def enough_of(fetched: list[Meeting], request: MeetingRequest) -> list[Meeting] 
         if (after is None or ordering.is_after(m, after)) and request.filter.matches(m, request.now)
     )
     return vouched if matches >= (request.need or 0) else None
+
+
+def tightened(
+    params: Sequence[tuple[str, str]],
+    name: str,
+    value: str,
+    *,
+    upper: bool,
+    key: Callable[[str], Any] = str,
+) -> list[tuple[str, str]]:
+    """`params` with `name` once: the tighter of `value` and the bound already there (the
+    lower of two upper bounds, the higher of two lower ones, compared by `key`)."""
+    values = [value, *(v for k, v in params if k == name)]
+    bound = min(values, key=key) if upper else max(values, key=key)
+    return [*(p for p in params if p[0] != name), (name, bound)]
 
 
 def validate(source: Source, model: type[WireModel], body: Any) -> WireModel:

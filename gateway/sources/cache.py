@@ -263,9 +263,8 @@ class ResponseCache:
         # Shielded: a caller that gives up (its timeout) does not cancel the others' request.
         entry = await asyncio.shield(flight.task)
         value = accept(entry)
-        if not flight.stored and freshness.keep_s > 0:
-            flight.stored = True
-            await self._write(key, entry, freshness)
+        if freshness.keep_s > 0:
+            await self._store_once(key, flight, entry, freshness)
         return value, served
 
     def _take_off(self, key: str, load: Load) -> _Flight:
@@ -305,13 +304,19 @@ class ResponseCache:
                 accept(entry)
             except GatewayError:
                 return  # stale-if-error: the old entry is served until it expires
-            if not flight.stored:
-                flight.stored = True
-                await self._write(key, entry, freshness)
+            await self._store_once(key, flight, entry, freshness)
 
         task = asyncio.create_task(revalidate(), context=detached)
         self._refreshing.add(task)
         task.add_done_callback(self._refreshing.discard)
+
+    async def _store_once(
+        self, key: str, flight: _Flight, entry: Entry, freshness: Freshness
+    ) -> None:
+        """The first of the flight's waiters to accept its answer stores it."""
+        if not flight.stored:
+            flight.stored = True
+            await self._write(key, entry, freshness)
 
     async def _read(self, key: str) -> Entry | None:
         data = await self.read_bytes(key)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -26,6 +25,7 @@ from gateway.sources.base import (
     MeetingSource,
     answer_from,
     enough_of,
+    tightened,
     validate,
 )
 from gateway.sources.http import JsonAnswer, Params
@@ -156,12 +156,12 @@ class DailySource(MeetingSource):
         if (ordering.direction is Direction.DESC) != ordering.backwards:  # Daily's own order
             if after is not None and after.value is not None:
                 end = math.floor(after.value.timestamp()) + 1  # sessions at or before it
-                params = _tighter(params, "timeframe_end", end, min)
+                params = tightened(params, "timeframe_end", str(end), upper=True, key=int)
             found = await self._walk(params, request)
         else:
             start = _resume_start(request)
             if start is not None:
-                params = _tighter(params, "timeframe_start", start, max)
+                params = tightened(params, "timeframe_start", str(start), upper=False, key=int)
             hints[HINT_KEY] = "" if start is None else str(start)
             found = await self._walk(params)
         answer = answer_from(found, request)
@@ -197,16 +197,6 @@ class DailySource(MeetingSource):
             if cursor and cursor[0][1] == meetings[-1].source_id:
                 raise UpstreamBadResponse(Source.DAILY, "answered the same page again")
             cursor = [("starting_after", meetings[-1].source_id)]
-
-
-def _tighter(
-    params: list[tuple[str, str]], name: str, value: int, pick: Callable[[int, int], int]
-) -> list[tuple[str, str]]:
-    """`params` with `name` set to `value`, or to the tighter of it and the filter's own."""
-    for key, existing in params:
-        if key == name:
-            value = pick(value, int(existing))
-    return [*(p for p in params if p[0] != name), (name, str(value))]
 
 
 def _resume_start(request: MeetingRequest) -> int | None:

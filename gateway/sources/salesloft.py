@@ -49,6 +49,7 @@ from gateway.sources.base import (
     MeetingSource,
     answer_from,
     enough_of,
+    tightened,
     validate,
 )
 from gateway.sources.http import JsonAnswer, Params
@@ -436,19 +437,20 @@ class SalesloftSource(MeetingSource, LeadSource):
 
     async def meetings_by_ids(self, ids: list[str], now: datetime) -> list[Meeting]:
         """The meetings of these ids that exist, canceled included, in one listing each."""
-        params = [("ids[]", source_id) for source_id in sorted(set(ids))]
-        records = await self._collect_all(_both_listings(params))
-        return _unique(to_meeting(raw, now) for raw in records)
+        return await self._listed("ids[]", ids, now)
 
     async def meetings_by_event(self, event_ids: list[str], now: datetime) -> list[Meeting]:
         """Meetings on these calendar events (what MeetStream bots join), canceled included."""
-        wanted = sorted(set(event_ids))
-        if not wanted:
+        if not event_ids:
             return []
-        params = [("event_ids[]", event_id) for event_id in wanted]
-        records = await self._collect_all(_both_listings(params))
-        meetings = _unique(to_meeting(raw, now) for raw in records)
+        meetings = await self._listed("event_ids[]", event_ids, now)
         return sorted(meetings, key=lambda m: (m.start_time, int(m.source_id)))
+
+    async def _listed(self, name: str, values: list[str], now: datetime) -> list[Meeting]:
+        """Active and canceled meetings whose `name` (an `ids[]`-like filter) is in `values`."""
+        params = [(name, value) for value in sorted(set(values))]
+        records = await self._collect_all(_both_listings(params))
+        return _unique(to_meeting(raw, now) for raw in records)
 
     def lead_key(self, source_id: str) -> LeadKey | None:
         if not _RECORD_ID.fullmatch(source_id):
@@ -516,13 +518,10 @@ class _Window:
         """The listing's parameters with this window's bound (the tighter of two)."""
         if self.bound is None:
             return listing
-        field = _SORT_KEYS[ordering.field]
-        name = f"{field}[{'lte' if _descending(ordering) else 'gte'}]"
-        bound = micro_z(self.bound)
-        for key, value in listing:  # the filter's own bound, same field and side
-            if key == name:
-                bound = min(bound, value) if _descending(ordering) else max(bound, value)
-        return [*(p for p in listing if p[0] != name), (name, bound)]
+        upper = _descending(ordering)
+        name = f"{_SORT_KEYS[ordering.field]}[{'lte' if upper else 'gte'}]"
+        # Times in Salesloft's fixed-width form compare as text.
+        return tightened(listing, name, micro_z(self.bound), upper=upper)
 
     def next(self, frontier: datetime | None) -> _Window:
         """After a page that did not suffice: from its last value on, or the next page."""

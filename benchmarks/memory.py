@@ -1,5 +1,5 @@
 """Memory of the upstream response cache: 100,000 distinct keys stored through
-`ResponseCache` over `BoundedMemoryCache` with the default bound (`cache.max_entries`), the
+`UpstreamCache` over `BoundedMemoryCache` with the default bound (`cache.max_entries`), the
 entries being real Salesloft pages of 1, 25 and 100 meetings (about 3 KB, 55 KB, 220 KB).
 Each body is measured in a fresh process: its RSS (VmRSS) before and after, and the entries
 held, which must equal the bound.
@@ -20,16 +20,11 @@ from pathlib import Path
 import aiohttp
 
 from benchmarks.common import ROOT, machine, print_table
+from gateway.cache.backends import BoundedMemoryCache, ByteStore
+from gateway.cache.entries import Entry, Freshness, fingerprint, request_key
+from gateway.cache.upstream import UpstreamCache
 from gateway.config import Settings
 from gateway.simulators.cluster import running_simulators
-from gateway.sources.cache import (
-    BoundedMemoryCache,
-    Entry,
-    Freshness,
-    ResponseCache,
-    fingerprint,
-    request_key,
-)
 
 KEYS = 100_000
 PAGE_SIZES = (1, 25, 100)
@@ -47,7 +42,7 @@ async def fill(body: bytes, keys: int) -> dict[str, float]:
     """Store `keys` distinct upstream answers of `body`; what the process holds after."""
     settings = Settings()
     backend = BoundedMemoryCache(settings.cache.max_entries, settings.cache.max_bytes)
-    cache = ResponseCache(backend)
+    cache = UpstreamCache(ByteStore(backend))
     source = settings.salesloft
     freshness = Freshness(fresh_s=source.cache_ttl, stale_s=source.stale_ttl)
     scope = "salesloft:" + fingerprint("salesloft", "benchmark-credential")
@@ -102,7 +97,7 @@ def measure_in_child(body_file: Path, keys: int) -> dict[str, float]:
 
 def run(keys: int) -> None:
     print(machine())
-    print(f"{keys:,} distinct keys into ResponseCache(BoundedMemoryCache(max_entries, max_bytes))")
+    print(f"{keys:,} distinct keys into UpstreamCache(BoundedMemoryCache(max_entries, max_bytes))")
     rows: list[list[object]] = []
     with tempfile.TemporaryDirectory() as directory:
         for size, body in asyncio.run(salesloft_pages()).items():

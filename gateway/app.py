@@ -19,15 +19,16 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from gateway.aggregate import Gateway
 from gateway.api.context import Context
 from gateway.api.errors import add_codes
 from gateway.api.graphiql import GRAPHIQL_CSP, graphiql_html, mount_graphiql_assets
 from gateway.api.schema import build_schema
+from gateway.cache.backends import ByteStore, create_backend
+from gateway.cache.upstream import UpstreamCache
 from gateway.config import Settings
-from gateway.response_cache import WholeResponseCache
-from gateway.sources.cache import ResponseCache, create_backend
+from gateway.core.gateway import Gateway
 from gateway.sources.registry import build_sources
+from gateway.whole_response_cache import WholeResponseCache
 
 GRAPHQL_PATH = "/graphql"
 ASSETS_PATH = "/graphiql-assets"
@@ -95,15 +96,18 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limits = settings.cache
-        cache = ResponseCache(create_backend(limits.url, limits.max_entries, limits.max_bytes))
+        # One store for both caches: upstream answers and whole GraphQL responses.
+        store = ByteStore(create_backend(limits.url, limits.max_entries, limits.max_bytes))
+        upstream_cache = UpstreamCache(store)
         connector = aiohttp.TCPConnector(limit=MAX_UPSTREAM_CONNECTIONS)
         try:
             async with aiohttp.ClientSession(connector=connector) as session:
-                app.state.cache = cache
-                app.state.gateway = Gateway(build_sources(settings, session, cache))
+                app.state.store = store
+                app.state.upstream_cache = upstream_cache
+                app.state.gateway = Gateway(build_sources(settings, session, upstream_cache))
                 yield
         finally:
-            await cache.close()
+            await upstream_cache.close()
 
     async def context(request: Request) -> Context:
         gateway: Gateway = request.app.state.gateway

@@ -1,4 +1,4 @@
-"""Opaque keyset cursors: a position in the merged order plus the query they belong to."""
+"""Opaque keyset cursors: a position in an order plus the query they belong to."""
 
 from __future__ import annotations
 
@@ -12,22 +12,17 @@ from typing import Any
 
 from gateway.errors import BadUserInput
 from gateway.model import Source
-from gateway.query import MeetingFilter, Ordering, Position
+from gateway.query import Position, canonical
 
 MAX_CURSOR_LENGTH = 512
 MAX_HINTS = 4
 MAX_HINT_LENGTH = 48
 
 
-def query_fingerprint(meeting_filter: MeetingFilter, ordering: Ordering) -> str:
-    """Identifies filter + order, so a cursor from another query is refused."""
-    canonical = {
-        "filter": meeting_filter.canonical(),
-        "field": ordering.field.value,
-        "direction": ordering.direction.value,
-    }
-    digest = hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
-    return digest[:16]
+def query_fingerprint(*query: object) -> str:
+    """Identifies a query (its filter, order, kind...), so a cursor of another is refused."""
+    canonical_form = json.dumps([canonical(part) for part in query], sort_keys=True)
+    return hashlib.sha256(canonical_form.encode()).hexdigest()[:16]
 
 
 def encode_cursor(position: Position, fingerprint: str, hints: Mapping[str, str]) -> str:

@@ -9,7 +9,8 @@ from typing import Any
 
 
 class Source(Enum):
-    """The upstream products; the order of the meeting sources is the tie-break order."""
+    """The upstream products. Their order here is the merged order's tie-break (DESIGN §3b:
+    LEEZY < NEXOR < SALESLOFT < DAILY), so a new upstream takes its rank where it is added."""
 
     LEEZY = "leezy"
     NEXOR = "nexor"
@@ -19,18 +20,12 @@ class Source(Enum):
 
     @property
     def rank(self) -> int:
-        """Position in the merged order's tie-break: LEEZY < NEXOR < SALESLOFT < DAILY."""
+        """Position in the merged order's tie-break."""
         return _RANKS[self]
 
 
-_RANKS = {
-    Source.LEEZY: 0,
-    Source.NEXOR: 1,
-    Source.SALESLOFT: 2,
-    Source.DAILY: 3,
-    Source.MEETSTREAM: 4,
-}
-MEETING_SOURCES = (Source.LEEZY, Source.NEXOR, Source.SALESLOFT, Source.DAILY)
+_RANKS = {source: rank for rank, source in enumerate(Source)}
+BOT_SOURCE = Source.MEETSTREAM  # the one upstream of `ScheduledBot`s
 
 
 class MeetingStatus(Enum):
@@ -159,5 +154,9 @@ class ScheduledBot:
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
+    def source(self) -> Source:
+        return BOT_SOURCE
+
+    @property
     def node_id(self) -> str:
-        return f"{Source.MEETSTREAM.value}:{self.bot_id}"
+        return f"{self.source.value}:{self.bot_id}"

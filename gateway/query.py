@@ -7,8 +7,9 @@ the aggregation (which merges by `Ordering.key`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import dataclasses
+import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from functools import total_ordering
@@ -28,6 +29,9 @@ class Direction(Enum):
     DESC = "DESC"
 
 
+CASE_INSENSITIVE = {"case_insensitive": True}  # field metadata: `canonical` folds its case
+
+
 @dataclass(frozen=True, slots=True)
 class MeetingFilter:
     """All parts combine with AND; None means "no condition"."""
@@ -40,7 +44,8 @@ class MeetingFilter:
     upcoming: bool | None = None  # True: start > now; False: start <= now
     lead_ids: frozenset[LeadKey] | None = None
     chatbot_id: str | None = None
-    attendee_email: str | None = None  # case-insensitive exact match, organizer included
+    # Case-insensitive exact match on any attendee's email, organizer included.
+    attendee_email: str | None = field(default=None, metadata=CASE_INSENSITIVE)
     search: str | None = None  # case-insensitive substring of the title
 
     def matches(self, meeting: Meeting, now: datetime) -> bool:
@@ -62,29 +67,31 @@ class MeetingFilter:
         )
         return all(checks)
 
-    def canonical(self) -> dict[str, Any]:
-        """A stable, JSON-ready form (cursors carry its hash)."""
 
-        def sort(values: frozenset[Any] | None, key: Callable[[Any], str]) -> list[str] | None:
-            return None if values is None else sorted(key(v) for v in values)
+def canonical(value: object) -> Any:
+    """A stable, JSON-ready form of a filter (cursors carry its hash).
 
-        def iso(moment: datetime | None) -> str | None:
-            return None if moment is None else moment.isoformat()
-
+    Derived from the dataclass fields, so a field added to a filter is part of it without
+    more code; a field marked `CASE_INSENSITIVE` is compared case-folded. A value of a type
+    it does not know is an error, not a silent omission.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
-            "sources": sort(self.sources, lambda s: s.value),
-            "statuses": sort(self.statuses, lambda s: s.value),
-            "start_after": iso(self.start_after),
-            "start_before": iso(self.start_before),
-            "updated_since": iso(self.updated_since),
-            "upcoming": self.upcoming,
-            "lead_ids": sort(self.lead_ids, lambda k: k.node_id),
-            "chatbot_id": self.chatbot_id,
-            "attendee_email": None
-            if self.attendee_email is None
-            else self.attendee_email.casefold(),
-            "search": self.search,
+            f.name: _fold(canonical(getattr(value, f.name)), f) for f in dataclasses.fields(value)
         }
+    if isinstance(value, frozenset):
+        return sorted((canonical(item) for item in value), key=json.dumps)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    raise TypeError(f"no canonical form for {type(value).__name__}")
+
+
+def _fold(value: Any, of: dataclasses.Field[Any]) -> Any:
+    return value.casefold() if of.metadata.get("case_insensitive") and value else value
 
 
 def _has_attendee(meeting: Meeting, email: str) -> bool:

@@ -14,10 +14,11 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gateway.app import create_app
+from gateway.cache.backends import BoundedMemoryCache, ByteStore
+from gateway.cache.upstream import UpstreamCache
 from gateway.config import Settings
 from gateway.simulators.cluster import Simulators, running_simulators
 from gateway.simulators.dataset import Dataset, build_dataset
-from gateway.sources.cache import BoundedMemoryCache, ResponseCache
 from tests.serving import serving
 
 # A fixed "now" makes every expectation reproducible; the simulators' clock is frozen at it.
@@ -96,9 +97,9 @@ def gql(http: aiohttp.ClientSession, gateway_url: str) -> GraphQLClient:
 
 
 @pytest.fixture
-async def response_cache() -> AsyncIterator[ResponseCache]:
+async def upstream_cache() -> AsyncIterator[UpstreamCache]:
     """An upstream response cache of its own for each test (what the app lifespan builds)."""
-    cache = ResponseCache(BoundedMemoryCache(max_entries=10_000))
+    cache = UpstreamCache(ByteStore(BoundedMemoryCache(max_entries=10_000)))
     yield cache
     await cache.close()
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
-from gateway.aggregate import Gateway
+from gateway.core.gateway import Gateway
 from gateway.errors import UpstreamError
 from gateway.model import Lead, LeadKey, Meeting, ScheduledBot
 

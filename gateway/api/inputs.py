@@ -8,7 +8,8 @@ import strawberry
 from strawberry import relay
 
 from gateway import query
-from gateway.aggregate import Gateway
+from gateway.core import ids
+from gateway.core.bots import BotFilter
 from gateway.errors import BadUserInput
 from gateway.model import BotStatus, LeadKey, MeetingStatus, Platform, Source
 from gateway.query import Direction, OrderField
@@ -38,7 +39,7 @@ class MeetingFilterInput:
         default=None, description="Case-insensitive substring of the title."
     )
 
-    def to_domain(self, gateway: Gateway) -> query.MeetingFilter:
+    def to_domain(self) -> query.MeetingFilter:
         for name, values in (
             ("sources", self.sources),
             ("status", self.status),
@@ -62,7 +63,7 @@ class MeetingFilterInput:
             upcoming=self.upcoming,
             lead_ids=None
             if self.lead_ids is None
-            else frozenset(lead_key(gateway, lead_id) for lead_id in self.lead_ids),
+            else frozenset(lead_key(lead_id) for lead_id in self.lead_ids),
             chatbot_id=self.chatbot_id,
             attendee_email=self.attendee_email,
             search=self.search,
@@ -86,6 +87,15 @@ class ScheduledBotFilterInput:
     join_before: datetime | None = strawberry.field(default=None, description="join < it")
     calendar_event_id: str | None = None
 
+    def to_domain(self) -> BotFilter:
+        return BotFilter(
+            statuses=None if self.status is None else frozenset(self.status),
+            platforms=None if self.platform is None else frozenset(self.platform),
+            join_after=self.join_after,
+            join_before=self.join_before,
+            calendar_event_id=self.calendar_event_id,
+        )
+
 
 def parse_global_id(value: str, expected_type: str | None = None) -> tuple[str, str]:
     """(type name, node id) of a Relay global id, or a BAD_USER_INPUT error."""
@@ -98,6 +108,7 @@ def parse_global_id(value: str, expected_type: str | None = None) -> tuple[str, 
     return parsed.type_name, parsed.node_id
 
 
-def lead_key(gateway: Gateway, lead_id: str) -> LeadKey:
+def lead_key(lead_id: str) -> LeadKey:
+    """The key of a `Lead` global id."""
     _, node_id = parse_global_id(lead_id, "Lead")
-    return gateway.lead_key(node_id)
+    return ids.lead_key(node_id)

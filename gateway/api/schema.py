@@ -28,6 +28,7 @@ from gateway.api.types import (
     ScheduledBot,
     ScheduledBotConnection,
     SourceHealth,
+    to_node,
 )
 from gateway.api.usage import UpstreamUsage
 from gateway.config import LimitSettings
@@ -40,7 +41,7 @@ CACHE_SIZE = 512  # parsed and validated documents kept per process
 class Query:
     @strawberry.field(description="Any Meeting, Lead or ScheduledBot by its global id.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
-        return await resolvers.node(info, id)
+        return to_node(await resolvers.node(info, id))
 
     @strawberry.field(
         description="Meetings of every source, merged into one order. Default: 20, START_TIME DESC."
@@ -55,19 +56,23 @@ class Query:
         filter: MeetingFilterInput | None = None,
         order_by: MeetingOrderInput | None = None,
     ) -> MeetingConnection:
-        return await resolvers.meetings(info, first, after, last, before, filter, order_by)
+        page = await resolvers.meetings(info, first, after, last, before, filter, order_by)
+        return MeetingConnection.from_page(page)
 
     @strawberry.field
     async def meeting(self, info: Info, id: strawberry.ID) -> Meeting | None:
-        return await resolvers.meeting(info, id)
+        found = await resolvers.meeting(info, id)
+        return None if found is None else Meeting.from_model(found)
 
     @strawberry.field(description="A Nexor lead or a Salesloft person.")
     async def lead(self, info: Info, id: strawberry.ID) -> Lead | None:
-        return await resolvers.lead(info, id)
+        found = await resolvers.lead(info, id)
+        return None if found is None else Lead.from_model(found)
 
     @strawberry.field(description="Several leads at once (at most 100), in the order asked.")
     async def leads(self, info: Info, ids: list[strawberry.ID]) -> list[Lead | None]:
-        return await resolvers.leads(info, ids)
+        found = await resolvers.leads(info, ids)
+        return [None if lead is None else Lead.from_model(lead) for lead in found]
 
     @strawberry.field(description="Upcoming MeetStream bots, earliest join first.")
     async def scheduled_bots(
@@ -77,11 +82,12 @@ class Query:
         after: str | None = None,
         filter: ScheduledBotFilterInput | None = None,
     ) -> ScheduledBotConnection:
-        return await resolvers.scheduled_bots(info, first, after, filter)
+        page = await resolvers.scheduled_bots(info, first, after, filter)
+        return ScheduledBotConnection.from_page(page)
 
     @strawberry.field(description="Each upstream: configured or not, and its last contact.")
     def sources(self, info: Info) -> list[SourceHealth]:
-        return resolvers.sources(info)
+        return [SourceHealth.from_model(health) for health in resolvers.sources(info)]
 
 
 class GatewaySchema(Schema):
@@ -101,12 +107,15 @@ class GatewaySchema(Schema):
             representation = cast(Any, item)
             problem = _representation_problem(representation)
             if problem is None:
-                type_name = representation["__typename"]
-                results.append(resolvers.entity(info, type_name, representation))
+                results.append(_entity(info, representation))
             else:
                 # Ours, not a bare GraphQLError: that one would be masked as unexpected.
                 results.append(BadUserInput(problem))
         return results
+
+
+async def _entity(info: Info, representation: dict[str, Any]) -> Any:
+    return to_node(await resolvers.entity(info, representation["__typename"], representation))
 
 
 def _representation_problem(representation: Any) -> str | None:

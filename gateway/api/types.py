@@ -1,23 +1,23 @@
 """GraphQL object types. Leaf fields are plain attributes copied from the model (fast);
-fields that need I/O delegate to `resolvers`.
+fields that need I/O call `resolvers` and wrap what they return.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import cast
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from gateway import model
-from gateway.aggregate import SourceOutcome
+from gateway.api import resolvers
+from gateway.api.inputs import MeetingFilterInput, MeetingOrderInput
+from gateway.core import gateway as core
+from gateway.core.bots import BotsPage
 from gateway.errors import SourceState
 from gateway.query import Direction, OrderField
-
-if TYPE_CHECKING:
-    from gateway.api.inputs import MeetingFilterInput, MeetingOrderInput
 
 # The model's enums are the GraphQL enums (member names are the GraphQL values).
 for _enum, _name in (
@@ -62,20 +62,13 @@ class Lead(relay.Node):
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-        filter: Annotated[MeetingFilterInput, strawberry.lazy("gateway.api.inputs")] | None = None,
-        order_by: Annotated[MeetingOrderInput, strawberry.lazy("gateway.api.inputs")] | None = None,
+        filter: MeetingFilterInput | None = None,
+        order_by: MeetingOrderInput | None = None,
     ) -> MeetingConnection:
-        from gateway.api import resolvers
-
-        return await resolvers.meetings(
+        page = await resolvers.meetings(
             info, first, after, last, before, filter, order_by, lead_node_id=self.node_id
         )
-
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, **representation: Any) -> Lead | None:
-        from gateway.api import resolvers
-
-        return cast(Lead | None, await resolvers.entity(info, "Lead", representation))
+        return MeetingConnection.from_page(page)
 
 
 @strawberry.type(description="Someone in a meeting. Daily participants have no email.")
@@ -161,17 +154,8 @@ class Meeting(relay.Node):
 
     @strawberry.field(description="MeetStream bots scheduled to join this meeting.")
     async def bots(self, info: strawberry.Info) -> list[ScheduledBot]:
-        from gateway.api import resolvers
-
-        return await resolvers.bots_of_meeting(info, self.calendar_event_id)
-
-    @classmethod
-    async def resolve_reference(
-        cls, info: strawberry.Info, **representation: Any
-    ) -> Meeting | None:
-        from gateway.api import resolvers
-
-        return cast(Meeting | None, await resolvers.entity(info, "Meeting", representation))
+        found = await resolvers.bots_of_meeting(info, self.calendar_event_id)
+        return [ScheduledBot.from_model(bot) for bot in found]
 
 
 @strawberry.federation.type(keys=["id"], name="ScheduledBot", description="A MeetStream bot.")
@@ -202,18 +186,8 @@ class ScheduledBot(relay.Node):
 
     @strawberry.field(description="The Salesloft meeting on the calendar event it joins.")
     async def meeting(self, info: strawberry.Info) -> Meeting | None:
-        from gateway.api import resolvers
-
-        return await resolvers.meeting_of_bot(info, self.calendar_event_id)
-
-    @classmethod
-    async def resolve_reference(
-        cls, info: strawberry.Info, **representation: Any
-    ) -> ScheduledBot | None:
-        from gateway.api import resolvers
-
-        found = await resolvers.entity(info, "ScheduledBot", representation)
-        return cast(ScheduledBot | None, found)
+        found = await resolvers.meeting_of_bot(info, self.calendar_event_id)
+        return None if found is None else Meeting.from_model(found)
 
 
 @strawberry.type
@@ -222,6 +196,15 @@ class PageInfo:
     has_previous_page: bool
     start_cursor: str | None
     end_cursor: str | None
+
+    @classmethod
+    def of(cls, cursors: list[str], has_next: bool, has_previous: bool) -> PageInfo:
+        return cls(
+            has_next_page=has_next,
+            has_previous_page=has_previous,
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
+        )
 
 
 @strawberry.type(description="What one upstream did for this page.")
@@ -235,7 +218,7 @@ class SourceResult:
     retry_after_seconds: int | None
 
     @classmethod
-    def from_outcome(cls, outcome: SourceOutcome) -> SourceResult:
+    def from_outcome(cls, outcome: core.SourceOutcome) -> SourceResult:
         return cls(
             source=outcome.source,
             state=outcome.state,
@@ -260,6 +243,20 @@ class MeetingConnection:
     sources: list[SourceResult]
     total_count_value: strawberry.Private[int | None]
 
+    @classmethod
+    def from_page(cls, page: core.MeetingsPage) -> MeetingConnection:
+        edges = [
+            MeetingEdge(cursor=e.cursor, node=Meeting.from_model(e.meeting)) for e in page.edges
+        ]
+        return cls(
+            edges=edges,
+            page_info=PageInfo.of(
+                [e.cursor for e in edges], page.has_next_page, page.has_previous_page
+            ),
+            sources=[SourceResult.from_outcome(o) for o in page.outcomes],
+            total_count_value=page.total_count,
+        )
+
     @strawberry.field(description="Every match after filtering, across the sources that answered.")
     def total_count(self) -> int:
         return self.total_count_value or 0
@@ -277,6 +274,20 @@ class ScheduledBotConnection:
     page_info: PageInfo
     total_count: int
 
+    @classmethod
+    def from_page(cls, page: BotsPage) -> ScheduledBotConnection:
+        edges = [
+            ScheduledBotEdge(cursor=e.cursor, node=ScheduledBot.from_model(e.bot))
+            for e in page.edges
+        ]
+        return cls(
+            edges=edges,
+            page_info=PageInfo.of(
+                [e.cursor for e in edges], page.has_next_page, page.has_previous_page
+            ),
+            total_count=page.total_count,
+        )
+
 
 @strawberry.type(description="Configuration and last contact of one upstream; never a credential.")
 class SourceHealth:
@@ -285,3 +296,24 @@ class SourceHealth:
     base_url: str
     last_success_at: datetime | None
     last_error: str | None
+
+    @classmethod
+    def from_model(cls, health: core.SourceHealth) -> SourceHealth:
+        return cls(
+            source=health.source,
+            enabled=health.enabled,
+            base_url=health.base_url,
+            last_success_at=health.last_success_at,
+            last_error=health.last_error,
+        )
+
+
+def to_node(found: resolvers.Node | None) -> Meeting | Lead | ScheduledBot | None:
+    """The GraphQL type of a record found by id (`node`, `_entities`)."""
+    if isinstance(found, model.Meeting):
+        return Meeting.from_model(found)
+    if isinstance(found, model.Lead):
+        return Lead.from_model(found)
+    if isinstance(found, model.ScheduledBot):
+        return ScheduledBot.from_model(found)
+    return None

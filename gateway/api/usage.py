@@ -7,7 +7,7 @@ from typing import Any
 
 from strawberry.extensions import SchemaExtension
 
-from gateway.sources.usage import Usage, query_tally
+from gateway.usage import Usage, query_tally
 
 # Where the operation's tally is left for the HTTP layer (the whole-response cache reads it).
 USAGE_SCOPE_KEY = "gateway.usage"

@@ -8,6 +8,7 @@ faults and serves the `/__admin/` test hooks, a path no real API uses.
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import json
 import random
@@ -15,7 +16,7 @@ import socket
 import struct
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
@@ -54,6 +55,51 @@ class ApiError(Exception):
 
     def response(self) -> web.Response:
         return web.json_response(self.body, status=self.status, headers=self.headers)
+
+
+class RecordStore:
+    """One simulator's records, each id once, in insertion order (APIs list them so).
+
+    A changed record keeps its place and a new one comes last. `records()` and `upsert()` hand
+    out deep copies, so a test editing what it got cannot change what the simulator serves;
+    handlers iterate the store itself and copy only what they answer.
+    """
+
+    def __init__(
+        self,
+        records: Iterable[Record],
+        *,
+        id_field: str = "id",
+        id_type: type[str] | type[int] = str,
+    ) -> None:
+        self._records = copy.deepcopy(list(records))
+        self._id_field = id_field
+        self._id_type = id_type
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def records(self) -> list[Record]:
+        return copy.deepcopy(self._records)
+
+    def upsert(self, record: Record) -> Record:
+        """Store a copy of `record`; raises KeyError without an id, TypeError for a bad one."""
+        record_id = record[self._id_field]
+        # bool is an int subclass, but `true` is no id.
+        if not isinstance(record_id, self._id_type) or isinstance(record_id, bool):
+            kind = "a string" if self._id_type is str else "an integer"
+            raise TypeError(f"{self._id_field} must be {kind}")
+        stored = copy.deepcopy(record)
+        for index, existing in enumerate(self._records):
+            if existing.get(self._id_field) == record_id:
+                self._records[index] = stored
+                break
+        else:
+            self._records.append(stored)
+        return copy.deepcopy(stored)
 
 
 class SimulatedApi(ABC):

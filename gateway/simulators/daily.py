@@ -26,7 +26,14 @@ from random import Random
 
 from aiohttp import web
 
-from gateway.simulators.core import ApiError, Clock, Record, SimulatedApi, utc_now
+from gateway.simulators.core import (
+    ApiError,
+    Clock,
+    Record,
+    RecordStore,
+    SimulatedApi,
+    utc_now,
+)
 from gateway.simulators.params import BadValue, parse_int
 from gateway.simulators.ratelimit import SlidingWindow
 from gateway.simulators.seed import SeedPools
@@ -147,7 +154,7 @@ class DailyApi(SimulatedApi):
         self, records: list[Record], *, clock: Clock = utc_now, rate_limits: bool = True
     ) -> None:
         super().__init__(clock=clock, rate_limits=rate_limits)
-        self._records = copy.deepcopy(records)
+        self._store = RecordStore(records)
         # Test hook: the rate windows read this clock, so a test can step time by hand.
         self.monotonic: Callable[[], float] = time.monotonic
         self._windows = [
@@ -178,20 +185,10 @@ class DailyApi(SimulatedApi):
         return daily_error(status, kind, f"The request was refused ({status}).")
 
     def records(self) -> list[Record]:
-        return copy.deepcopy(self._records)
+        return self._store.records()
 
     def upsert(self, record: Record) -> Record:
-        record_id = record["id"]
-        if not isinstance(record_id, str):
-            raise TypeError("id must be a string")
-        stored = copy.deepcopy(record)
-        for index, existing in enumerate(self._records):
-            if existing.get("id") == record_id:
-                self._records[index] = stored
-                break
-        else:
-            self._records.append(stored)
-        return copy.deepcopy(stored)
+        return self._store.upsert(record)
 
     def reset_rate_limits(self) -> None:
         for window in self._windows:
@@ -200,7 +197,7 @@ class DailyApi(SimulatedApi):
     async def list_meetings(self, request: web.Request) -> web.Response:
         self._admit(request)
         query = _Query.parse(request.query)
-        ordered = sorted(self._records, key=_order_key, reverse=True)  # newest first
+        ordered = sorted(self._store, key=_order_key, reverse=True)  # newest first
         selected = [session for session in ordered if query.matches(session)]
         if query.starting_after is not None:
             cursor = _order_key(self._find_cursor(query.starting_after, "starting_after"))
@@ -220,13 +217,13 @@ class DailyApi(SimulatedApi):
     async def get_meeting(self, request: web.Request) -> web.Response:
         self._admit(request)
         meeting_id = request.match_info["meeting_id"]
-        for session in self._records:
+        for session in self._store:
             if session.get("id") == meeting_id:
                 return web.json_response(copy.deepcopy(session))
         raise daily_error(404, "not-found", f"meeting {meeting_id} not found")
 
     def _find_cursor(self, session_id: str, name: str) -> Record:
-        for session in self._records:
+        for session in self._store:
             if session.get("id") == session_id:
                 return session
         raise _invalid(f"{name}: no meeting session with id {session_id!r}")

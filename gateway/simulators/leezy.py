@@ -14,7 +14,14 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.simulators.core import ApiError, Clock, Record, SimulatedApi, utc_now
+from gateway.simulators.core import (
+    ApiError,
+    Clock,
+    Record,
+    RecordStore,
+    SimulatedApi,
+    utc_now,
+)
 from gateway.simulators.params import BadValue, parse_bool, parse_datetime, parse_int, record_time
 from gateway.simulators.ratelimit import SlidingWindow
 from gateway.simulators.seed import SeedPools, iso_z
@@ -56,7 +63,7 @@ class LeezyApi(SimulatedApi):
         self, records: list[Record], *, clock: Clock = utc_now, rate_limits: bool = True
     ) -> None:
         super().__init__(clock=clock, rate_limits=rate_limits)
-        self._records = copy.deepcopy(records)
+        self._store = RecordStore(records)
         self._windows = {plan: SlidingWindow(limit, 60.0) for plan, limit in PLAN_LIMITS.items()}
 
     @property
@@ -75,20 +82,10 @@ class LeezyApi(SimulatedApi):
         return leezy_error(status, code, f"The server answered {status}.")
 
     def records(self) -> list[Record]:
-        return copy.deepcopy(self._records)
+        return self._store.records()
 
     def upsert(self, record: Record) -> Record:
-        record_id = record["id"]
-        if not isinstance(record_id, str):
-            raise TypeError("id must be a string")
-        stored = copy.deepcopy(record)
-        for index, existing in enumerate(self._records):
-            if existing.get("id") == record_id:
-                self._records[index] = stored
-                break
-        else:
-            self._records.append(stored)  # insertion order: a new meeting comes last
-        return copy.deepcopy(stored)
+        return self._store.upsert(record)  # insertion order: a new meeting comes last
 
     def reset_rate_limits(self) -> None:
         for window in self._windows.values():
@@ -135,7 +132,7 @@ class LeezyApi(SimulatedApi):
                     return False
             return True
 
-        selected = [item for item in self._records if matches(item)]
+        selected = [item for item in self._store if matches(item)]
         page = selected[offset : offset + limit]
         meta = {
             "api_version": API_VERSION,

@@ -24,7 +24,14 @@ from http import HTTPStatus
 
 from aiohttp import web
 
-from gateway.simulators.core import ApiError, Clock, Record, SimulatedApi, utc_now
+from gateway.simulators.core import (
+    ApiError,
+    Clock,
+    Record,
+    RecordStore,
+    SimulatedApi,
+    utc_now,
+)
 from gateway.simulators.params import BadValue, parse_int, record_time
 from gateway.simulators.seed import SeedPools, iso_offset
 
@@ -75,7 +82,7 @@ class MeetStreamApi(SimulatedApi):
         self, records: list[Record], *, clock: Clock = utc_now, rate_limits: bool = True
     ) -> None:
         super().__init__(clock=clock, rate_limits=rate_limits)
-        self._records = copy.deepcopy(records)
+        self._store = RecordStore(records, id_field="bot_id")
 
     @property
     def api_key(self) -> str:
@@ -97,20 +104,10 @@ class MeetStreamApi(SimulatedApi):
         return meetstream_error(status, text)
 
     def records(self) -> list[Record]:
-        return copy.deepcopy(self._records)
+        return self._store.records()
 
     def upsert(self, record: Record) -> Record:
-        bot_id = record["bot_id"]
-        if not isinstance(bot_id, str):
-            raise TypeError("bot_id must be a string")
-        stored = copy.deepcopy(record)
-        for index, existing in enumerate(self._records):
-            if existing.get("bot_id") == bot_id:
-                self._records[index] = stored
-                break
-        else:
-            self._records.append(stored)
-        return copy.deepcopy(stored)
+        return self._store.upsert(record)
 
     async def list_scheduled(self, request: web.Request) -> web.Response:
         self._authenticate(request)
@@ -120,7 +117,7 @@ class MeetStreamApi(SimulatedApi):
             raise meetstream_error(400, bad.message) from None
         now = self.clock()
         upcoming: list[tuple[datetime, str, Record]] = []
-        for bot in self._records:
+        for bot in self._store:
             joins = record_time(bot.get("scheduled_join_time"))
             if joins is not None and joins > now:
                 upcoming.append((joins, str(bot.get("bot_id")), bot))

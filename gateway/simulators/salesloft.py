@@ -40,7 +40,14 @@ from typing import Any, TypeVar
 from aiohttp import web
 from multidict import MultiMapping
 
-from gateway.simulators.core import ApiError, Clock, Record, SimulatedApi, utc_now
+from gateway.simulators.core import (
+    ApiError,
+    Clock,
+    Record,
+    RecordStore,
+    SimulatedApi,
+    utc_now,
+)
 from gateway.simulators.params import BadValue, parse_datetime, record_time
 from gateway.simulators.ratelimit import SlidingWindow
 from gateway.simulators.seed import Person, SeedPools
@@ -110,7 +117,7 @@ class SalesloftApi(SimulatedApi):
         self, records: list[Record], *, clock: Clock = utc_now, rate_limits: bool = True
     ) -> None:
         super().__init__(clock=clock, rate_limits=rate_limits)
-        self._records = copy.deepcopy(records)
+        self._store = RecordStore(records, id_type=int)
         self._window = SlidingWindow(RATE_LIMIT, 60.0)
         # Filtered and sorted records by query (paging aside): a walk through 10,000
         # meetings filters and sorts once, not once per page. Cleared by `upsert`.
@@ -141,21 +148,12 @@ class SalesloftApi(SimulatedApi):
         return salesloft_error(429, "Rate limit exceeded", _cost_headers(1, 0))
 
     def records(self) -> list[Record]:
-        return copy.deepcopy(self._records)
+        return self._store.records()
 
     def upsert(self, record: Record) -> Record:
-        record_id = record["id"]
-        if not isinstance(record_id, int) or isinstance(record_id, bool):
-            raise TypeError("id must be an integer")
-        stored = copy.deepcopy(record)
-        for index, existing in enumerate(self._records):
-            if existing.get("id") == record_id:
-                self._records[index] = stored
-                break
-        else:
-            self._records.append(stored)
-        self._selections.clear()
-        return copy.deepcopy(stored)
+        stored = self._store.upsert(record)
+        self._selections.clear()  # cached answers may no longer hold
+        return stored
 
     def reset_rate_limits(self) -> None:
         self._window.reset()
@@ -210,7 +208,7 @@ class SalesloftApi(SimulatedApi):
         key = tuple((k, v) for k, v in query.items() if k not in _PAGING_NAMES)
         ordered = self._selections.get(key)
         if ordered is None:
-            selected = [item for item in self._records if filters.matches(item)]
+            selected = [item for item in self._store if filters.matches(item)]
             ordered = _sorted(selected, options.sort_by, descending=options.descending)
             self._selections[key] = ordered
             if len(self._selections) > 32:

@@ -1,4 +1,4 @@
-"""What a meeting source offers the aggregation, and the help all sources share.
+"""What a source offers the core, declared once per source, and the help all sources share.
 
 A source turns a `MeetingRequest` into upstream calls (pushing down what its API can
 filter), validates and maps what comes back, then applies the *whole* filter itself, so
@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self, TypeVar
 
 import aiohttp
 from pydantic import BaseModel, ValidationError
 
+from gateway.cache.upstream import UpstreamCache
 from gateway.config import SourceSettings
 from gateway.errors import UpstreamBadResponse
-from gateway.model import Lead, LeadKey, Meeting, Source
+from gateway.model import Lead, LeadKey, Meeting, ScheduledBot, Source
 from gateway.query import MeetingFilter, Ordering, Position
-from gateway.sources.cache import ResponseCache
 from gateway.sources.http import UpstreamClient
 from gateway.sources.wire import api_key
 
@@ -48,13 +48,31 @@ class MeetingAnswer:
     hints: dict[str, str] = field(default_factory=dict)
 
 
-class MeetingSource(ABC):
-    """One upstream that holds meetings (Leezy, Nexor, Salesloft, Daily)."""
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What the core must know of a meeting source, declared once in its module.
+
+    The core reads this (and which of the look-up protocols below a source implements) and
+    names no upstream. What a source pushes down to its API is its own business: it applies
+    the whole filter to what comes back either way.
+    """
+
+    # Filter fields (`MeetingFilter` attribute names) that, when given, no meeting of this
+    # source can match, each with the reason a SKIPPED outcome shows.
+    excluded_by: Mapping[str, str] = field(default_factory=dict)
+    # Its API lists meetings of given leads only: without `leadIds` it is SKIPPED.
+    lists_per_lead: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = set(self.excluded_by) - {f.name for f in fields(MeetingFilter)}
+        if unknown:
+            raise ValueError(f"not MeetingFilter fields: {sorted(unknown)}")
+
+
+class Upstream(ABC):
+    """One upstream API behind its `UpstreamClient`: what every source module shares."""
 
     source: ClassVar[Source]
-    has_leads: ClassVar[bool] = False  # meetings carry a lead (Nexor, Salesloft)
-    has_update_time: ClassVar[bool] = True
-    requires_lead_ids: ClassVar[bool] = False  # lists meetings per lead only (Nexor)
     rate_limit_retry_after: ClassVar[int | None] = None  # seconds, when a 429 does not say
 
     def __init__(self, client: UpstreamClient) -> None:
@@ -62,7 +80,7 @@ class MeetingSource(ABC):
 
     @classmethod
     def create(
-        cls, settings: SourceSettings, session: aiohttp.ClientSession, cache: ResponseCache
+        cls, settings: SourceSettings, session: aiohttp.ClientSession, cache: UpstreamCache
     ) -> Self:
         client = UpstreamClient(
             cls.source, settings, session, cache, cls.auth_headers(settings),
@@ -75,22 +93,27 @@ class MeetingSource(ABC):
         """How the source takes its API key: a bearer token, unless it says otherwise."""
         return {"Authorization": f"Bearer {api_key(settings)}"}
 
+
+class MeetingSource(Upstream):
+    """An upstream that holds meetings."""
+
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
     def skip_reason(self, meeting_filter: MeetingFilter) -> str | None:
         """Why this source cannot answer the filter at all, or None when it can."""
         name = self.source.name
         if meeting_filter.sources is not None and self.source not in meeting_filter.sources:
             return f"{name} is not among the requested sources"
-        if self.requires_lead_ids and meeting_filter.lead_ids is None:
+        if self.capabilities.lists_per_lead and meeting_filter.lead_ids is None:
             return f"{name} lists meetings per lead only: filter by leadIds to include it"
         if meeting_filter.lead_ids is not None:
-            if not self.has_leads:
+            if not isinstance(self, LeadSource):
                 return f"{name} meetings have no lead, so leadIds excludes them"
             if not any(key.source is self.source for key in meeting_filter.lead_ids):
                 return f"no {name} lead among leadIds"
-        if meeting_filter.chatbot_id is not None and self.source is not Source.LEEZY:
-            return f"{name} meetings have no chatbot, so chatbotId excludes them"
-        if meeting_filter.updated_since is not None and not self.has_update_time:
-            return f"{name} has no update time, so updatedSince excludes it"
+        for field_name, reason in self.capabilities.excluded_by.items():
+            if getattr(meeting_filter, field_name) is not None:
+                return reason
         return None
 
     @abstractmethod
@@ -106,15 +129,49 @@ class MeetingSource(ABC):
 
 
 class LeadSource(ABC):
-    """A source whose meetings belong to leads (Nexor leads, Salesloft persons)."""
+    """A meeting source whose meetings belong to leads (`leadIds` picks among them)."""
 
+    lead_id_form: ClassVar[str] = "<id>"  # how its lead ids look, for error messages
+
+    @staticmethod
     @abstractmethod
-    def lead_key(self, source_id: str) -> LeadKey | None:
-        """The key for an upstream lead id, or None when the id cannot be one (not a UUID...)."""
+    def lead_key(source_id: str) -> LeadKey | None:
+        """The key for an upstream lead id, or None when the id cannot be one (not a UUID...).
+
+        Static: the core turns client input into keys without asking any upstream.
+        """
 
     @abstractmethod
     async def lead(self, key: LeadKey) -> Lead | None:
         """The lead, or None when the upstream does not know it."""
+
+
+class BatchLookup(ABC):
+    """A meeting source that fetches many meetings by id in one listing."""
+
+    @abstractmethod
+    def is_id(self, source_id: str) -> bool:
+        """Whether the text can be one of this source's meeting ids."""
+
+    @abstractmethod
+    async def meetings_by_ids(self, ids: list[str], now: datetime) -> list[Meeting]:
+        """The meetings of these ids that exist, in any order."""
+
+
+class EventLookup(ABC):
+    """A meeting source that knows the calendar event of its meetings (what bots join)."""
+
+    @abstractmethod
+    async def meetings_by_event(self, event_ids: list[str], now: datetime) -> list[Meeting]:
+        """Its meetings on these calendar events, in any order."""
+
+
+class BotSource(Upstream):
+    """An upstream of bots scheduled to join meetings."""
+
+    @abstractmethod
+    async def scheduled_bots(self) -> list[ScheduledBot]:
+        """Every bot it lists, earliest join first."""
 
 
 def answer_from(candidates: Iterable[Meeting], request: MeetingRequest) -> MeetingAnswer:

@@ -20,6 +20,7 @@ from gateway.errors import BadUserInput, UpstreamBadResponse, UpstreamUnauthoriz
 from gateway.model import Attendee, LocationType, Meeting, MeetingStatus, Platform, Source
 from gateway.query import Direction, MeetingFilter, OrderField
 from gateway.sources.base import (
+    Capabilities,
     MeetingAnswer,
     MeetingRequest,
     MeetingSource,
@@ -142,8 +143,13 @@ def pushdown(meeting_filter: MeetingFilter) -> list[tuple[str, str]]:
 
 class DailySource(MeetingSource):
     source = Source.DAILY
-    has_update_time = False
     rate_limit_retry_after = RATE_LIMIT_RETRY_AFTER
+    capabilities = Capabilities(
+        excluded_by={
+            "chatbot_id": "DAILY meetings have no chatbot, so chatbotId excludes them",
+            "updated_since": "DAILY has no update time, so updatedSince excludes it",
+        }
+    )
 
     async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
         if not _can_match(request.filter):

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from gateway.cache.entries import Entry, Freshness, Served, fingerprint, request_key
+from gateway.cache.upstream import UpstreamCache
 from gateway.config import SourceSettings
 from gateway.errors import (
     CircuitOpen,
@@ -28,8 +30,7 @@ from gateway.errors import (
     UpstreamUnavailable,
 )
 from gateway.model import Source
-from gateway.sources.cache import Entry, Freshness, ResponseCache, Served, fingerprint, request_key
-from gateway.sources.usage import record
+from gateway.usage import record
 
 MAX_BODY_BYTES = 20 * 1024 * 1024
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
@@ -86,7 +87,7 @@ class UpstreamClient:
         source: Source,
         settings: SourceSettings,
         session: aiohttp.ClientSession,
-        cache: ResponseCache,
+        cache: UpstreamCache,
         auth_headers: dict[str, str],
         *,
         default_retry_after: int | None = None,

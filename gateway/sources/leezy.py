@@ -21,7 +21,14 @@ from pydantic import Field
 from gateway.errors import BadUserInput
 from gateway.model import Attendee, LocationType, Meeting, MeetingStatus, Platform, Source
 from gateway.query import MeetingFilter
-from gateway.sources.base import MeetingAnswer, MeetingRequest, MeetingSource, answer_from, validate
+from gateway.sources.base import (
+    Capabilities,
+    MeetingAnswer,
+    MeetingRequest,
+    MeetingSource,
+    answer_from,
+    validate,
+)
 from gateway.sources.http import JsonAnswer, Params, UpstreamClient
 from gateway.sources.wire import UtcTime, WireModel, platform_from_url
 
@@ -159,6 +166,7 @@ def since_param(updated_since: datetime) -> str:
 class LeezySource(MeetingSource):
     source = Source.LEEZY
     rate_limit_retry_after = RATE_LIMIT_RETRY_AFTER
+    capabilities = Capabilities()  # every filter applies: chatbot, update time and all
 
     def __init__(self, client: UpstreamClient) -> None:
         super().__init__(client)

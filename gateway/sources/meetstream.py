@@ -1,7 +1,7 @@
 """MeetStream: bots scheduled to join meetings. `GET /calendar/scheduled`, one page only.
 
-MeetStream holds bots, not meetings, so this is no `MeetingSource`: it feeds
-`scheduledBots`, `Meeting.bots` and `ScheduledBot.meeting`. The API lists only future bots,
+MeetStream holds bots, not meetings, so this is a `BotSource`: it feeds `scheduledBots`,
+`Meeting.bots` and `ScheduledBot.meeting`. The API lists only future bots,
 at most 100 (no offset or cursor), so that one page is everything the gateway can see.
 """
 
@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
-
 from gateway.config import SourceSettings
 from gateway.errors import UpstreamUnauthorized
 from gateway.model import BotStatus, Platform, ScheduledBot, Source
-from gateway.sources.base import validate
-from gateway.sources.cache import ResponseCache
-from gateway.sources.http import JsonAnswer, UpstreamClient
+from gateway.sources.base import BotSource, validate
+from gateway.sources.http import JsonAnswer
 from gateway.sources.wire import UtcTime, WireModel, api_key
 
 PAGE_SIZE = 100  # MeetStream's maximum `limit`
@@ -79,18 +76,12 @@ def to_bot(record: MeetStreamBot, raw: dict[str, Any]) -> ScheduledBot:
     )
 
 
-class MeetStreamSource:
+class MeetStreamSource(BotSource):
     source = Source.MEETSTREAM
 
-    def __init__(self, client: UpstreamClient) -> None:
-        self.client = client
-
-    @classmethod
-    def create(
-        cls, settings: SourceSettings, session: aiohttp.ClientSession, cache: ResponseCache
-    ) -> MeetStreamSource:
-        headers = {"Authorization": f"Token {api_key(settings)}"}
-        return cls(UpstreamClient(Source.MEETSTREAM, settings, session, cache, headers))
+    @staticmethod
+    def auth_headers(settings: SourceSettings) -> dict[str, str]:
+        return {"Authorization": f"Token {api_key(settings)}"}
 
     async def scheduled_bots(self) -> list[ScheduledBot]:
         """The future bots, earliest join first (MeetStream's order), at most 100."""

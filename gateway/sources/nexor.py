@@ -29,6 +29,7 @@ from gateway.model import (
 )
 from gateway.query import MeetingFilter
 from gateway.sources.base import (
+    Capabilities,
     LeadSource,
     MeetingAnswer,
     MeetingRequest,
@@ -150,10 +151,15 @@ def status_param(meeting_filter: MeetingFilter) -> list[tuple[str, str]] | None:
 
 class NexorSource(MeetingSource, LeadSource):
     source = Source.NEXOR
-    has_leads = True
-    has_update_time = False
-    requires_lead_ids = True
     rate_limit_retry_after = RATE_LIMIT_RETRY_AFTER
+    lead_id_form = "<uuid>"
+    capabilities = Capabilities(
+        excluded_by={
+            "chatbot_id": "NEXOR meetings have no chatbot, so chatbotId excludes them",
+            "updated_since": "NEXOR has no update time, so updatedSince excludes it",
+        },
+        lists_per_lead=True,
+    )
 
     @staticmethod
     def auth_headers(settings: SourceSettings) -> dict[str, str]:
@@ -181,7 +187,8 @@ class NexorSource(MeetingSource, LeadSource):
         meetings = await self._lead_meetings(lead_id, [])
         return next((m for m in meetings or () if m.source_id == meeting_id), None)
 
-    def lead_key(self, source_id: str) -> LeadKey | None:
+    @staticmethod
+    def lead_key(source_id: str) -> LeadKey | None:
         return LeadKey(Source.NEXOR, source_id) if is_lead_id(source_id) else None
 
     async def lead(self, key: LeadKey) -> Lead | None:

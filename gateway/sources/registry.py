@@ -1,4 +1,8 @@
-"""Builds the enabled sources from settings (in the app lifespan, with its one session)."""
+"""The upstreams this gateway knows, one line each, and the enabled ones of a deployment.
+
+What each can do is declared in its own module (`Capabilities`, and which look-up protocols
+of `sources.base` it implements); the core reads those declarations from here.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,10 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from gateway.cache.upstream import UpstreamCache
 from gateway.config import Settings
 from gateway.model import Source
-from gateway.sources.base import LeadSource, MeetingSource
-from gateway.sources.cache import ResponseCache
+from gateway.sources.base import BotSource, LeadSource, MeetingSource, Upstream
 from gateway.sources.daily import DailySource
 from gateway.sources.http import UpstreamClient
 from gateway.sources.leezy import LeezySource
@@ -17,13 +21,30 @@ from gateway.sources.meetstream import MeetStreamSource
 from gateway.sources.nexor import NexorSource
 from gateway.sources.salesloft import SalesloftSource
 
+UPSTREAMS: tuple[type[Upstream], ...] = (
+    LeezySource,
+    NexorSource,
+    MeetStreamSource,
+    SalesloftSource,
+    DailySource,
+)
+
+
+def lead_source_types(
+    upstreams: tuple[type[Upstream], ...] = UPSTREAMS,
+) -> dict[Source, type[LeadSource]]:
+    """The upstreams that hold leads, configured or not: their lead ids can be read."""
+    return {kind.source: kind for kind in upstreams if issubclass(kind, LeadSource)}
+
 
 @dataclass(frozen=True)
 class Sources:
+    """The upstreams of one deployment, as the core sees them."""
+
     settings: Settings
-    meetings: dict[Source, MeetingSource]  # enabled meeting sources only
-    bots: MeetStreamSource | None
-    salesloft: SalesloftSource | None  # links bots to the meetings they join
+    meeting_sources: tuple[Source, ...]  # every upstream that holds meetings, in merge order
+    meetings: dict[Source, MeetingSource]  # the enabled ones only
+    bots: BotSource | None
 
     def leads(self, source: Source) -> LeadSource | None:
         found = self.meetings.get(source)
@@ -32,27 +53,29 @@ class Sources:
     def clients(self) -> dict[Source, UpstreamClient]:
         clients = {source: found.client for source, found in self.meetings.items()}
         if self.bots is not None:
-            clients[Source.MEETSTREAM] = self.bots.client
+            clients[self.bots.source] = self.bots.client
         return clients
 
 
 def build_sources(
-    settings: Settings, session: aiohttp.ClientSession, cache: ResponseCache
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    cache: UpstreamCache,
+    upstreams: tuple[type[Upstream], ...] = UPSTREAMS,
 ) -> Sources:
-    meetings: dict[Source, MeetingSource] = {}
-    for kind in (LeezySource, NexorSource, SalesloftSource, DailySource):
-        source_settings = settings.source(kind.source)
-        if source_settings.enabled:
-            meetings[kind.source] = kind.create(source_settings, session, cache)
-    bots = (
-        MeetStreamSource.create(settings.meetstream, session, cache)
-        if settings.meetstream.enabled
-        else None
+    """The enabled upstreams (built in the app lifespan, with its one session and cache)."""
+    built = [
+        kind.create(settings.source(kind.source), session, cache)
+        for kind in upstreams
+        if settings.source(kind.source).enabled
+    ]
+    meeting_types = sorted(
+        (kind.source for kind in upstreams if issubclass(kind, MeetingSource)),
+        key=lambda source: source.rank,
     )
-    salesloft = meetings.get(Source.SALESLOFT)
     return Sources(
         settings=settings,
-        meetings=meetings,
-        bots=bots,
-        salesloft=salesloft if isinstance(salesloft, SalesloftSource) else None,
+        meeting_sources=tuple(meeting_types),
+        meetings={found.source: found for found in built if isinstance(found, MeetingSource)},
+        bots=next((found for found in built if isinstance(found, BotSource)), None),
     )

@@ -43,6 +43,9 @@ from gateway.model import (
 )
 from gateway.query import Direction, MeetingFilter, OrderField, Ordering
 from gateway.sources.base import (
+    BatchLookup,
+    Capabilities,
+    EventLookup,
     LeadSource,
     MeetingAnswer,
     MeetingRequest,
@@ -378,10 +381,12 @@ def _unique(meetings: Iterable[Meeting]) -> list[Meeting]:
 # --- the source ---------------------------------------------------------------------------
 
 
-class SalesloftSource(MeetingSource, LeadSource):
+class SalesloftSource(MeetingSource, LeadSource, BatchLookup, EventLookup):
     source = Source.SALESLOFT
-    has_leads = True
     rate_limit_retry_after = RATE_LIMIT_RETRY_AFTER
+    capabilities = Capabilities(
+        excluded_by={"chatbot_id": "SALESLOFT meetings have no chatbot, so chatbotId excludes them"}
+    )
 
     async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
         listings = plan(request)
@@ -452,7 +457,8 @@ class SalesloftSource(MeetingSource, LeadSource):
         records = await self._collect_all(_both_listings(params))
         return _unique(to_meeting(raw, now) for raw in records)
 
-    def lead_key(self, source_id: str) -> LeadKey | None:
+    @staticmethod
+    def lead_key(source_id: str) -> LeadKey | None:
         if not _RECORD_ID.fullmatch(source_id):
             return None
         return LeadKey(Source.SALESLOFT, source_id)

@@ -119,7 +119,7 @@ async def test_a_stale_answer_is_flagged_and_outlives_an_upstream_failure(
         upstream = len(simulators.leezy.requests)
         simulators.leezy.inject(Fault(kind=FaultKind.ERROR, status=500))
         second = await gql(PAGE, only_leezy)
-        await app.state.cache.settle()
+        await app.state.upstream_cache.settle()
 
     assert "errors" not in second
     assert edges(second) == edges(first)
@@ -136,8 +136,8 @@ async def test_the_memory_cache_never_holds_more_than_its_bound(
     async with gateway(with_cache(settings, max_entries=5)) as (gql, app):
         for first in range(1, 9):
             await gql(PAGE, {"first": first})
-            assert len(app.state.cache.backend) <= 5
-        assert len(app.state.cache.backend) == 5
+            assert len(app.state.store.backend) <= 5
+        assert len(app.state.store.backend) == 5
 
 
 # --- the whole-response cache ---------------------------------------------------------------

@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
+from gateway.cache.upstream import UpstreamCache
 from gateway.config import Settings
 from gateway.errors import (
     BadUserInput,
@@ -25,7 +26,6 @@ from gateway.simulators.daily import FORBIDDEN_KEY
 from gateway.simulators.dataset import Dataset
 from gateway.simulators.faults import Fault, FaultKind
 from gateway.sources.base import MeetingRequest
-from gateway.sources.cache import ResponseCache
 from gateway.sources.daily import DailySource
 from tests.conftest import REFERENCE_NOW
 
@@ -35,9 +35,9 @@ ORDER = Ordering(OrderField.START_TIME, Direction.DESC)
 
 @pytest.fixture
 def daily(
-    settings: Settings, upstream_session: aiohttp.ClientSession, response_cache: ResponseCache
+    settings: Settings, upstream_session: aiohttp.ClientSession, upstream_cache: UpstreamCache
 ) -> DailySource:
-    return DailySource.create(settings.daily, upstream_session, response_cache)
+    return DailySource.create(settings.daily, upstream_session, upstream_cache)
 
 
 def _request(meeting_filter: MeetingFilter | None = None, **kwargs: Any) -> MeetingRequest:
@@ -239,13 +239,13 @@ async def test_injected_faults(
 async def test_refused_credentials_are_unauthorized(
     settings: Settings,
     upstream_session: aiohttp.ClientSession,
-    response_cache: ResponseCache,
+    upstream_cache: UpstreamCache,
     simulators: Simulators,
     key: str,
 ) -> None:
     """401 for a wrong key, 403 for a forbidden one, Daily's 400 for an empty one."""
     config = settings.daily.model_copy(update={"api_key": SecretStr(key)})
-    source = DailySource.create(config, upstream_session, response_cache)
+    source = DailySource.create(config, upstream_session, upstream_cache)
     with pytest.raises(UpstreamUnauthorized) as raised:
         await source.meetings(_request())
     if key:

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
+from gateway.cache.upstream import UpstreamCache
 from gateway.config import Settings
 from gateway.errors import (
     BadUserInput,
@@ -27,7 +28,6 @@ from gateway.simulators.cluster import Simulators
 from gateway.simulators.dataset import Dataset
 from gateway.simulators.faults import Fault, FaultKind
 from gateway.sources.base import MeetingRequest
-from gateway.sources.cache import ResponseCache
 from gateway.sources.leezy import LeezySource
 from tests.conftest import REFERENCE_NOW
 
@@ -44,9 +44,9 @@ PROVIDER = {"google_meet": Platform.GOOGLE_MEET, "zoom": Platform.ZOOM, "teams":
 
 @pytest.fixture
 def source(
-    settings: Settings, upstream_session: aiohttp.ClientSession, response_cache: ResponseCache
+    settings: Settings, upstream_session: aiohttp.ClientSession, upstream_cache: UpstreamCache
 ) -> LeezySource:
-    return LeezySource.create(settings.leezy, upstream_session, response_cache)
+    return LeezySource.create(settings.leezy, upstream_session, upstream_cache)
 
 
 def request(
@@ -354,11 +354,11 @@ async def test_faults_map_to_upstream_errors(
 
 
 async def test_a_bad_key_is_unauthorized_and_not_echoed(
-    settings: Settings, upstream_session: aiohttp.ClientSession, response_cache: ResponseCache
+    settings: Settings, upstream_session: aiohttp.ClientSession, upstream_cache: UpstreamCache
 ) -> None:
     secret = "lzy_at_not_a_real_token_123"
     bad = settings.leezy.model_copy(update={"api_key": SecretStr(secret)})
-    source = LeezySource.create(bad, upstream_session, response_cache)
+    source = LeezySource.create(bad, upstream_session, upstream_cache)
     with pytest.raises(UpstreamUnauthorized) as caught:
         await source.meetings(request())
     assert secret not in str(caught.value)

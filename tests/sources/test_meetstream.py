@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
+from gateway.cache.upstream import UpstreamCache
 from gateway.config import Settings
 from gateway.errors import (
     UpstreamBadResponse,
@@ -23,7 +24,6 @@ from gateway.simulators import meetstream
 from gateway.simulators.cluster import Simulators
 from gateway.simulators.dataset import Dataset
 from gateway.simulators.faults import Fault, FaultKind
-from gateway.sources.cache import ResponseCache
 from gateway.sources.meetstream import MeetStreamSource
 from tests.conftest import REFERENCE_NOW
 
@@ -51,9 +51,9 @@ PLATFORM = {
 
 @pytest.fixture
 def source(
-    settings: Settings, upstream_session: aiohttp.ClientSession, response_cache: ResponseCache
+    settings: Settings, upstream_session: aiohttp.ClientSession, upstream_cache: UpstreamCache
 ) -> MeetStreamSource:
-    return MeetStreamSource.create(settings.meetstream, upstream_session, response_cache)
+    return MeetStreamSource.create(settings.meetstream, upstream_session, upstream_cache)
 
 
 def time(value: str) -> datetime:
@@ -182,10 +182,10 @@ async def test_a_bad_key_is_unauthorized_and_not_echoed(
     secret: str,
     settings: Settings,
     upstream_session: aiohttp.ClientSession,
-    response_cache: ResponseCache,
+    upstream_cache: UpstreamCache,
 ) -> None:
     bad = settings.meetstream.model_copy(update={"api_key": SecretStr(secret)})
-    source = MeetStreamSource.create(bad, upstream_session, response_cache)
+    source = MeetStreamSource.create(bad, upstream_session, upstream_cache)
     with pytest.raises(UpstreamUnauthorized) as caught:
         await source.scheduled_bots()
     assert secret not in str(caught.value)

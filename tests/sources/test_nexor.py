@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
+from gateway.cache.upstream import UpstreamCache
 from gateway.config import Settings
 from gateway.errors import (
     BadUserInput,
@@ -26,7 +27,6 @@ from gateway.simulators.cluster import Simulators
 from gateway.simulators.dataset import Dataset
 from gateway.simulators.faults import Fault, FaultKind
 from gateway.sources.base import MeetingRequest
-from gateway.sources.cache import ResponseCache
 from gateway.sources.nexor import NexorSource
 from tests.conftest import REFERENCE_NOW
 
@@ -53,9 +53,9 @@ HOSTS = {
 
 @pytest.fixture
 def source(
-    settings: Settings, upstream_session: aiohttp.ClientSession, response_cache: ResponseCache
+    settings: Settings, upstream_session: aiohttp.ClientSession, upstream_cache: UpstreamCache
 ) -> NexorSource:
-    return NexorSource.create(settings.nexor, upstream_session, response_cache)
+    return NexorSource.create(settings.nexor, upstream_session, upstream_cache)
 
 
 def key(lead_id: str) -> LeadKey:
@@ -394,11 +394,11 @@ async def test_a_bad_key_is_unauthorized_and_not_echoed(
     secret: str,
     settings: Settings,
     upstream_session: aiohttp.ClientSession,
-    response_cache: ResponseCache,
+    upstream_cache: UpstreamCache,
     dataset: Dataset,
 ) -> None:
     bad = settings.nexor.model_copy(update={"api_key": SecretStr(secret)})
-    source = NexorSource.create(bad, upstream_session, response_cache)
+    source = NexorSource.create(bad, upstream_session, upstream_cache)
     with pytest.raises(UpstreamUnauthorized) as caught:
         await source.meetings(request([busiest(dataset)]))
     assert not secret or secret not in str(caught.value)

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
+from gateway.cache.upstream import UpstreamCache
 from gateway.config import Settings
 from gateway.errors import (
     BadUserInput,
@@ -27,7 +28,6 @@ from gateway.simulators.dataset import Dataset
 from gateway.simulators.faults import Fault, FaultKind
 from gateway.simulators.salesloft import EXPIRED_TOKEN, FORBIDDEN_TOKEN
 from gateway.sources.base import MeetingRequest
-from gateway.sources.cache import ResponseCache
 from gateway.sources.salesloft import SalesloftSource
 from tests.conftest import REFERENCE_NOW
 
@@ -44,9 +44,9 @@ RESPONSES = {
 
 @pytest.fixture
 def salesloft(
-    settings: Settings, upstream_session: aiohttp.ClientSession, response_cache: ResponseCache
+    settings: Settings, upstream_session: aiohttp.ClientSession, upstream_cache: UpstreamCache
 ) -> SalesloftSource:
-    return SalesloftSource.create(settings.salesloft, upstream_session, response_cache)
+    return SalesloftSource.create(settings.salesloft, upstream_session, upstream_cache)
 
 
 def _request(meeting_filter: MeetingFilter | None = None, **kwargs: Any) -> MeetingRequest:
@@ -472,12 +472,12 @@ async def test_injected_faults(
 async def test_refused_credentials_are_unauthorized(
     settings: Settings,
     upstream_session: aiohttp.ClientSession,
-    response_cache: ResponseCache,
+    upstream_cache: UpstreamCache,
     simulators: Simulators,
     key: str,
 ) -> None:
     config = settings.salesloft.model_copy(update={"api_key": SecretStr(key)})
-    source = SalesloftSource.create(config, upstream_session, response_cache)
+    source = SalesloftSource.create(config, upstream_session, upstream_cache)
     with pytest.raises(UpstreamUnauthorized) as raised:
         await source.meetings(_request())
     assert key not in raised.value.message

@@ -9,6 +9,9 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
+from gateway.cache.backends import BoundedMemoryCache, ByteStore, create_backend
+from gateway.cache.entries import Entry, Freshness, Served, request_key
+from gateway.cache.upstream import UpstreamCache
 from gateway.config import Settings
 from gateway.errors import UpstreamBadResponse, UpstreamUnavailable
 from gateway.query import MeetingFilter, Ordering
@@ -16,24 +19,15 @@ from gateway.simulators.cluster import Simulators
 from gateway.simulators.faults import Fault, FaultKind
 from gateway.simulators.leezy import SECOND_TOKEN
 from gateway.sources.base import MeetingRequest
-from gateway.sources.cache import (
-    BoundedMemoryCache,
-    Entry,
-    Freshness,
-    ResponseCache,
-    Served,
-    create_backend,
-    request_key,
-)
 from gateway.sources.leezy import LeezySource
-from gateway.sources.usage import query_tally
+from gateway.usage import query_tally
 from tests.conftest import REFERENCE_NOW
 
 EVERYTHING = MeetingRequest(filter=MeetingFilter(), ordering=Ordering(), now=REFERENCE_NOW)
 
 
 def leezy(
-    settings: Settings, session: aiohttp.ClientSession, cache: ResponseCache, **changes: object
+    settings: Settings, session: aiohttp.ClientSession, cache: UpstreamCache, **changes: object
 ) -> LeezySource:
     return LeezySource.create(settings.leezy.model_copy(update=changes), session, cache)
 
@@ -111,10 +105,10 @@ def test_keys_hold_no_secret_and_ignore_parameter_order() -> None:
 async def test_a_second_read_comes_from_the_cache_and_is_not_shared(
     settings: Settings,
     upstream_session: aiohttp.ClientSession,
-    response_cache: ResponseCache,
+    upstream_cache: UpstreamCache,
     simulators: Simulators,
 ) -> None:
-    source = leezy(settings, upstream_session, response_cache)
+    source = leezy(settings, upstream_session, upstream_cache)
     with query_tally() as first_usage:
         first = await source.meetings(EVERYTHING)
     made = len(simulators.leezy.requests)
@@ -133,11 +127,11 @@ async def test_a_second_read_comes_from_the_cache_and_is_not_shared(
 async def test_identical_concurrent_requests_become_one(
     settings: Settings,
     upstream_session: aiohttp.ClientSession,
-    response_cache: ResponseCache,
+    upstream_cache: UpstreamCache,
     simulators: Simulators,
 ) -> None:
     simulators.leezy.inject(Fault(kind=FaultKind.LATENCY, latency_ms=200))
-    source = leezy(settings, upstream_session, response_cache)
+    source = leezy(settings, upstream_session, upstream_cache)
     with query_tally() as usage:
         answers = await asyncio.gather(*(source.meetings(EVERYTHING) for _ in range(50)))
     calls = listing_calls(simulators)
@@ -150,18 +144,18 @@ async def test_identical_concurrent_requests_become_one(
 async def test_two_credentials_never_share_an_entry(
     settings: Settings,
     upstream_session: aiohttp.ClientSession,
-    response_cache: ResponseCache,
+    upstream_cache: UpstreamCache,
     simulators: Simulators,
 ) -> None:
-    primary = leezy(settings, upstream_session, response_cache)
-    second = leezy(settings, upstream_session, response_cache, api_key=SecretStr(SECOND_TOKEN))
+    primary = leezy(settings, upstream_session, upstream_cache)
+    second = leezy(settings, upstream_session, upstream_cache, api_key=SecretStr(SECOND_TOKEN))
     await primary.meetings(EVERYTHING)
     await second.meetings(EVERYTHING)
     await primary.meetings(EVERYTHING)  # from the cache
     tenants = Counter(r.credential for r in simulators.leezy.requests)
     assert len(tenants) == 2
     assert len(set(tenants.values())) == 1  # the same pages, once for each credential
-    keys = response_cache.backend.keys()
+    keys = upstream_cache.store.backend.keys()
     assert len({key.rsplit(":", 1)[0] for key in keys}) == 2  # one scope per credential
     secrets = (SECOND_TOKEN, simulators.leezy.api_key)
     assert not any(secret in key for key in keys for secret in secrets)
@@ -170,14 +164,14 @@ async def test_two_credentials_never_share_an_entry(
 async def test_a_bad_answer_is_not_cached(
     settings: Settings,
     upstream_session: aiohttp.ClientSession,
-    response_cache: ResponseCache,
+    upstream_cache: UpstreamCache,
     simulators: Simulators,
 ) -> None:
     simulators.leezy.inject(Fault(kind=FaultKind.WRONG_SHAPE, times=1))
-    source = leezy(settings, upstream_session, response_cache)
+    source = leezy(settings, upstream_session, upstream_cache)
     with pytest.raises(UpstreamBadResponse):
         await source.meetings(EVERYTHING)
-    assert len(response_cache.backend) == 0
+    assert len(upstream_cache.store.backend) == 0
     answer = await source.meetings(EVERYTHING)  # asked again, and right this time
     assert len(answer.meetings) == len(simulators.leezy.api.records())
 
@@ -185,15 +179,15 @@ async def test_a_bad_answer_is_not_cached(
 async def test_without_ttls_nothing_is_cached(
     settings: Settings,
     upstream_session: aiohttp.ClientSession,
-    response_cache: ResponseCache,
+    upstream_cache: UpstreamCache,
     simulators: Simulators,
 ) -> None:
-    source = leezy(settings, upstream_session, response_cache, cache_ttl=0.0, stale_ttl=0.0)
+    source = leezy(settings, upstream_session, upstream_cache, cache_ttl=0.0, stale_ttl=0.0)
     await source.meetings(EVERYTHING)
     made = len(simulators.leezy.requests)
     await source.meetings(EVERYTHING)
     assert len(simulators.leezy.requests) == 2 * made
-    assert len(response_cache.backend) == 0
+    assert len(upstream_cache.store.backend) == 0
 
 
 # --- stale entries --------------------------------------------------------------------------
@@ -211,7 +205,7 @@ async def test_a_stale_entry_is_served_at_once_and_refreshed_in_the_background(
     settings: Settings, upstream_session: aiohttp.ClientSession, simulators: Simulators
 ) -> None:
     clock = Clock()
-    cache = ResponseCache(BoundedMemoryCache(100), clock=clock)
+    cache = UpstreamCache(ByteStore(BoundedMemoryCache(100)), clock=clock)
     source = leezy(settings, upstream_session, cache, cache_ttl=30.0, stale_ttl=300.0)
     before = await source.meetings(EVERYTHING)
     made = len(simulators.leezy.requests)
@@ -237,7 +231,7 @@ async def test_a_stale_entry_is_served_while_the_upstream_fails(
     settings: Settings, upstream_session: aiohttp.ClientSession, simulators: Simulators
 ) -> None:
     clock = Clock()
-    cache = ResponseCache(BoundedMemoryCache(100), clock=clock)
+    cache = UpstreamCache(ByteStore(BoundedMemoryCache(100)), clock=clock)
     source = leezy(settings, upstream_session, cache, cache_ttl=30.0, stale_ttl=300.0)
     before = await source.meetings(EVERYTHING)
     made = len(simulators.leezy.requests)
@@ -257,7 +251,7 @@ async def test_a_stale_entry_is_served_while_the_upstream_fails(
 
 
 async def test_a_waiter_that_gives_up_does_not_cancel_the_shared_request() -> None:
-    cache = ResponseCache(BoundedMemoryCache(10))
+    cache = UpstreamCache(ByteStore(BoundedMemoryCache(10)))
     freshness = Freshness(30, 0)
     started = asyncio.Event()
 

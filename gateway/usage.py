@@ -12,8 +12,8 @@ from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+from gateway.cache.entries import Served
 from gateway.model import Source
-from gateway.sources.cache import Served
 
 
 @dataclass

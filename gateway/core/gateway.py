@@ -1,8 +1,9 @@
-"""Plan, fan out, merge: one page of the merged meetings connection, and node look-ups.
+"""The `Gateway`: one page of the merged meetings, look-ups by id, bots and health.
 
 The sources are asked concurrently, each under its own timeout; a source that fails
 becomes an outcome (state + message) instead of failing the query. Their ordered answers
 are merged k-way by the keyset order, so a page stays right while upstream data changes.
+Which sources are asked, and how, is read from their declarations (`sources.base`).
 """
 
 from __future__ import annotations
@@ -17,34 +18,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
+from gateway.core.ids import node_id_parts, split_node_id
+from gateway.core.paging import PageArgs, page_size
 from gateway.cursors import decode_cursor, encode_cursor, query_fingerprint
-from gateway.errors import (
-    BadUserInput,
-    GatewayError,
-    SourceState,
-    UpstreamError,
-    UpstreamTimeout,
-)
-from gateway.model import MEETING_SOURCES, Lead, LeadKey, Meeting, ScheduledBot, Source
+from gateway.errors import GatewayError, SourceState, UpstreamError, UpstreamTimeout
+from gateway.model import Lead, LeadKey, Meeting, ScheduledBot, Source
 from gateway.query import MeetingFilter, Ordering
-from gateway.sources.base import MeetingAnswer, MeetingRequest
+from gateway.sources.base import BatchLookup, EventLookup, MeetingAnswer, MeetingRequest
 from gateway.sources.registry import Sources
-from gateway.sources.usage import source_tally
+from gateway.usage import source_tally
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-LEAD_SOURCES = (Source.NEXOR, Source.SALESLOFT)
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 20
-
-
-@dataclass(frozen=True)
-class PageArgs:
-    first: int | None = None
-    after: str | None = None
-    last: int | None = None
-    before: str | None = None
+_KIND = "meetings"  # in the cursor fingerprint: a bots cursor is no meetings cursor
 
 
 @dataclass(frozen=True)
@@ -78,24 +65,19 @@ class MeetingsPage:
         return [o.error for o in self.outcomes if o.error is not None]
 
 
-def page_size(args: PageArgs) -> tuple[int, bool]:
-    """How many edges, and whether the page is walked backwards (`last`/`before`)."""
-    if args.first is not None and args.last is not None:
-        raise BadUserInput("Pass `first` or `last`, not both.")
-    if args.last is None and args.before is not None:
-        raise BadUserInput("`before` pages backwards: pass it with `last`.")
-    if args.last is not None and args.after is not None:
-        raise BadUserInput("`after` pages forwards: pass it with `first`.")
-    for name, value in (("first", args.first), ("last", args.last)):
-        if value is not None and not 1 <= value <= MAX_PAGE_SIZE:
-            raise BadUserInput(f"`{name}` must be between 1 and {MAX_PAGE_SIZE}, got {value}.")
-    if args.last is not None:
-        return args.last, True
-    return (args.first if args.first is not None else DEFAULT_PAGE_SIZE), False
+@dataclass(frozen=True)
+class SourceHealth:
+    """Configuration and last contact of one upstream; never a credential."""
+
+    source: Source
+    enabled: bool
+    base_url: str
+    last_success_at: datetime | None
+    last_error: str | None
 
 
 class Gateway:
-    """The aggregation layer: what the GraphQL resolvers call."""
+    """The core: what the GraphQL resolvers call."""
 
     def __init__(self, sources: Sources) -> None:
         self.sources = sources
@@ -110,7 +92,7 @@ class Gateway:
         count_total: bool,
     ) -> MeetingsPage:
         size, backwards = page_size(args)
-        fingerprint = query_fingerprint(meeting_filter, ordering)
+        fingerprint = query_fingerprint(_KIND, meeting_filter, ordering.field, ordering.direction)
         walk = ordering.reversed() if backwards else ordering
         cursor, argument = (args.before, "before") if backwards else (args.after, "after")
         after, hints = (
@@ -151,9 +133,10 @@ class Gateway:
         )
 
     def _plan(self, meeting_filter: MeetingFilter) -> tuple[list[Source], list[SourceOutcome]]:
+        """The sources to ask, and an outcome for each one that is SKIPPED (and why)."""
         asked: list[Source] = []
         skipped: list[SourceOutcome] = []
-        for source in MEETING_SOURCES:
+        for source in self.sources.meeting_sources:
             found = self.sources.meetings.get(source)
             reason = (
                 f"{source.name} is not configured (no API key)"
@@ -203,8 +186,8 @@ class Gateway:
     # --- look-ups by id ------------------------------------------------------------------
 
     async def meeting(self, node_id: str, now: datetime) -> Meeting | None:
-        source, rest = _split_node_id(node_id, "Meeting")
-        found = self.sources.meetings.get(source) if source in MEETING_SOURCES else None
+        source, rest = split_node_id(node_id, "Meeting")
+        found = self.sources.meetings.get(source)
         if found is None:
             return None
         return await self.bounded(source, lambda: found.meeting(rest, now))
@@ -214,31 +197,25 @@ class Gateway:
     ) -> list[Meeting | GatewayError | None]:
         """Meetings by node id, in order, each a meeting, None or its own error.
 
-        Salesloft's are asked for in one listing (`ids[]`); the others one by one, where
-        the cache and single-flight make repeated pages free.
+        A source that looks meetings up in batches (`BatchLookup`) is asked once for all of
+        its ids; the others one id at a time, where the cache and single-flight make
+        repeated pages free.
         """
-        salesloft = self.sources.salesloft
-        batch = sorted(
-            {
-                rest
-                for source, rest in map(_node_id_parts, node_ids)
-                if source is Source.SALESLOFT and salesloft is not None and salesloft.is_id(rest)
-            }
+        batches: dict[Source, tuple[BatchLookup, set[str]]] = {}
+        for source, rest in map(node_id_parts, node_ids):
+            found = None if source is None else self.sources.meetings.get(source)
+            if source is not None and isinstance(found, BatchLookup) and found.is_id(rest):
+                batches.setdefault(source, (found, set()))[1].add(rest)
+        answers = await asyncio.gather(
+            *(self._batch(source, lookup, ids, now) for source, (lookup, ids) in batches.items())
         )
-        batched: dict[str, Meeting] | UpstreamError = {}
-        if batch and salesloft is not None:
-            try:
-                found = await self.bounded(
-                    Source.SALESLOFT, lambda: salesloft.meetings_by_ids(batch, now)
-                )
-                batched = {m.source_id: m for m in found}
-            except UpstreamError as error:
-                batched = error
+        batched = dict(zip(batches, answers, strict=True))
 
         async def one(node_id: str) -> Meeting | GatewayError | None:
-            source, rest = _node_id_parts(node_id)
-            if source is Source.SALESLOFT and rest in batch:
-                return batched if isinstance(batched, UpstreamError) else batched.get(rest)
+            source, rest = node_id_parts(node_id)
+            if source in batches and rest in batches[source][1]:
+                found = batched[source]
+                return found if isinstance(found, UpstreamError) else found.get(rest)
             try:
                 return await self.meeting(node_id, now)
             except GatewayError as error:
@@ -246,51 +223,61 @@ class Gateway:
 
         return list(await asyncio.gather(*(one(node_id) for node_id in node_ids)))
 
+    async def _batch(
+        self, source: Source, lookup: BatchLookup, ids: set[str], now: datetime
+    ) -> dict[str, Meeting] | UpstreamError:
+        try:
+            found = await self.bounded(source, lambda: lookup.meetings_by_ids(sorted(ids), now))
+        except UpstreamError as error:
+            return error
+        return {m.source_id: m for m in found}
+
+    async def meetings_by_event(self, event_ids: list[str], now: datetime) -> list[Meeting]:
+        """Meetings on these calendar events, from every source that knows events."""
+        if not event_ids:
+            return []
+        lookups = [
+            (source, found)
+            for source, found in self.sources.meetings.items()
+            if isinstance(found, EventLookup)
+        ]
+
+        async def on_events(source: Source, lookup: EventLookup) -> list[Meeting]:
+            return await self.bounded(source, lambda: lookup.meetings_by_event(event_ids, now))
+
+        found = await asyncio.gather(*(on_events(source, lookup) for source, lookup in lookups))
+        return [meeting for meetings in found for meeting in meetings]
+
     async def lead(self, key: LeadKey) -> Lead | None:
         leads = self.sources.leads(key.source)
         if leads is None:
             return None
         return await self.bounded(key.source, lambda: leads.lead(key))
 
-    def lead_key(self, node_id: str) -> LeadKey:
-        source, rest = _split_node_id(node_id, "Lead")
-        leads = self.sources.leads(source)
-        if leads is not None:
-            key = leads.lead_key(rest)
-        else:  # an unconfigured lead source: its meetings are SKIPPED, the id is still fine
-            key = LeadKey(source, rest) if source in LEAD_SOURCES and rest else None
-        if key is None:
-            raise BadUserInput(f"`{node_id}` is not a lead id (nexor:<uuid> or salesloft:<id>).")
-        return key
+    # --- bots and health -----------------------------------------------------------------
 
     async def scheduled_bots(self) -> list[ScheduledBot]:
+        """Every bot the bot source lists (none without one)."""
         bots = self.sources.bots
         if bots is None:
             return []
-        return await self.bounded(Source.MEETSTREAM, bots.scheduled_bots)
+        return await self.bounded(bots.source, bots.scheduled_bots)
 
-    async def meetings_by_event(self, event_ids: list[str], now: datetime) -> list[Meeting]:
-        salesloft = self.sources.salesloft
-        if salesloft is None or not event_ids:
-            return []
-        return await self.bounded(
-            Source.SALESLOFT, lambda: salesloft.meetings_by_event(event_ids, now)
-        )
-
-
-def _node_id_parts(node_id: str) -> tuple[Source | None, str]:
-    prefix, _, rest = node_id.partition(":")
-    try:
-        return Source(prefix), rest
-    except ValueError:
-        return None, rest
-
-
-def _split_node_id(node_id: str, type_name: str) -> tuple[Source, str]:
-    source, rest = _node_id_parts(node_id)
-    if source is None:
-        raise BadUserInput(f"`{node_id}` is not a {type_name} id.")
-    return source, rest
+    def health(self) -> list[SourceHealth]:
+        clients = self.sources.clients()
+        health = []
+        for source in Source:
+            client = clients.get(source)
+            health.append(
+                SourceHealth(
+                    source=source,
+                    enabled=client is not None,
+                    base_url=self.sources.settings.source(source).base_url,
+                    last_success_at=None if client is None else client.health.last_success_at,
+                    last_error=None if client is None else client.health.last_error,
+                )
+            )
+        return health
 
 
 def _since(started: float) -> float:

@@ -15,10 +15,11 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from gateway.api.usage import USAGE_SCOPE_KEY, usage_extension
+from gateway.cache.backends import ByteStore
+from gateway.cache.entries import KEY_PREFIX, fingerprint
 from gateway.config import Settings
 from gateway.model import Source
-from gateway.sources.cache import KEY_PREFIX, ResponseCache, fingerprint
-from gateway.sources.usage import Usage
+from gateway.usage import Usage
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -49,12 +50,12 @@ class WholeResponseCache:
             return
         body, complete = await _read_body(receive)
         replay = _replaying(body, complete, receive)
-        cache: ResponseCache | None = getattr(scope["app"].state, "cache", None)
-        key = self._key(scope, body) if complete and cache is not None else None
-        if cache is None or key is None:
+        store: ByteStore | None = getattr(scope["app"].state, "store", None)
+        key = self._key(scope, body) if complete and store is not None else None
+        if store is None or key is None:
             await self.app(scope, replay, send)
             return
-        stored = await cache.read_bytes(key)
+        stored = await store.read(key)
         if stored is not None:
             await _send_json(send, stored[:-1] + b',"extensions":' + _HIT_EXTENSIONS + b"}")
             return
@@ -63,7 +64,7 @@ class WholeResponseCache:
         ttl = self._ttl(scope.get(USAGE_SCOPE_KEY))
         keep = response.cacheable_body() if ttl > 0 else None
         if keep is not None:
-            await cache.write_bytes(key, keep, ttl)
+            await store.write(key, keep, ttl)
 
     def _key(self, scope: Scope, body: bytes) -> str | None:
         try:

@@ -1,0 +1,129 @@
+"""The upstream cache: fresh and stale entries on an aiocache backend, one flight per key.
+
+An entry is fresh for the source's `cache_ttl`, then served *stale* for `stale_ttl` more
+while one background request refreshes it; when that refresh fails, the stale entry keeps
+being served (stale-if-error) until it expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from gateway.cache.backends import ByteStore
+from gateway.cache.entries import Entry, Freshness, Served
+from gateway.cache.flights import Flight, Flights, Load
+from gateway.errors import GatewayError, UpstreamError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class UpstreamCache:
+    """Answers upstream requests from the cache, or makes each one once (single-flight)."""
+
+    def __init__(self, store: ByteStore, *, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self._clock = clock
+        self._flights = Flights(clock)
+        self._refreshing: set[asyncio.Task[None]] = set()
+
+    async def get(
+        self,
+        key: str,
+        freshness: Freshness,
+        load: Load,
+        accept: Callable[[Entry], T],
+    ) -> tuple[T, Served]:
+        """`accept(entry)` of the cached or loaded answer, and how it was served.
+
+        `accept` validates and maps (raising an `UpstreamError` for a bad answer); only an
+        accepted answer is stored, and a stored one that no longer passes is a miss.
+        """
+        if freshness.keep_s > 0:
+            entry = await self._read(key)
+            if entry is not None:
+                age = self._clock() - entry.stored_at
+                if 0 <= age < freshness.keep_s:
+                    try:
+                        value = accept(entry)
+                    except UpstreamError:
+                        log.warning("dropping a cached answer that no longer validates")
+                    else:
+                        if age < freshness.fresh_s:
+                            return value, Served.FRESH
+                        self._refresh(key, freshness, load, accept)
+                        return value, Served.STALE
+        return await self._load(key, freshness, load, accept)
+
+    async def _load(
+        self,
+        key: str,
+        freshness: Freshness,
+        load: Load,
+        accept: Callable[[Entry], T],
+    ) -> tuple[T, Served]:
+        flight = self._flights.get(key)
+        served = Served.SHARED
+        if flight is None:
+            flight = self._flights.take_off(key, load)
+            served = Served.UPSTREAM
+        # Shielded: a caller that gives up (its timeout) does not cancel the others' request.
+        entry = await asyncio.shield(flight.task)
+        value = accept(entry)
+        if freshness.keep_s > 0:
+            await self._store_once(key, flight, entry, freshness)
+        return value, served
+
+    def _refresh(
+        self,
+        key: str,
+        freshness: Freshness,
+        load: Load,
+        accept: Callable[[Entry], object],
+    ) -> None:
+        if key in self._flights:
+            return  # already being fetched: that request refreshes the entry
+        # In a context of its own: the refresh is no part of the query that noticed the
+        # stale entry (its requests are not that query's to count).
+        detached = contextvars.Context()
+        flight = detached.run(self._flights.take_off, key, load)
+
+        async def revalidate() -> None:
+            try:
+                entry = await flight.task
+                accept(entry)
+            except GatewayError:
+                return  # stale-if-error: the old entry is served until it expires
+            await self._store_once(key, flight, entry, freshness)
+
+        task = asyncio.create_task(revalidate(), context=detached)
+        self._refreshing.add(task)
+        task.add_done_callback(self._refreshing.discard)
+
+    async def _store_once(
+        self, key: str, flight: Flight, entry: Entry, freshness: Freshness
+    ) -> None:
+        """The first of the flight's waiters to accept its answer stores it."""
+        if not flight.stored:
+            flight.stored = True
+            await self.store.write(key, entry.encode(), freshness.keep_s)
+
+    async def _read(self, key: str) -> Entry | None:
+        data = await self.store.read(key)
+        return None if data is None else Entry.decode(data)
+
+    async def settle(self) -> None:
+        """Wait for the background refreshes under way (tests, benchmarks, shutdown)."""
+        while self._refreshing:
+            await asyncio.gather(*self._refreshing, return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in self._refreshing:
+            task.cancel()
+        await self.settle()
+        await self.store.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import aiohttp
 import pytest
@@ -19,32 +18,15 @@ from gateway.errors import (
     UpstreamUnauthorized,
     UpstreamUnavailable,
 )
-from gateway.model import LocationType, Meeting, MeetingStatus, Platform, Source
+from gateway.model import LocationType, MeetingStatus, Platform, Source
 from gateway.query import Direction, MeetingFilter, OrderField, Ordering, Position
 from gateway.simulators.cluster import Simulators
 from gateway.simulators.daily import FORBIDDEN_KEY
 from gateway.simulators.dataset import Dataset
 from gateway.simulators.faults import Fault, FaultKind
-from gateway.sources.base import MeetingRequest
 from gateway.sources.daily import DailySource
 from tests.conftest import REFERENCE_NOW
-
-Record = dict[str, Any]
-ORDER = Ordering(OrderField.START_TIME, Direction.DESC)
-
-
-@pytest.fixture
-def daily(
-    settings: Settings, upstream_session: aiohttp.ClientSession, upstream_cache: UpstreamCache
-) -> DailySource:
-    return DailySource.create(settings.daily, upstream_session, upstream_cache)
-
-
-def _request(meeting_filter: MeetingFilter | None = None, **kwargs: Any) -> MeetingRequest:
-    return MeetingRequest(
-        filter=meeting_filter or MeetingFilter(), ordering=kwargs.pop("ordering", ORDER),
-        now=REFERENCE_NOW, **kwargs,
-    )  # fmt: skip
+from tests.sources.helpers import Record, ids, request
 
 
 def _utc(seconds: int) -> datetime:
@@ -56,17 +38,13 @@ def _newest_first(sessions: list[Record]) -> list[Record]:
     return sorted(sessions, key=lambda s: (s["start_time"], s["id"]), reverse=True)
 
 
-def _ids(meetings: list[Meeting]) -> list[str]:
-    return [m.source_id for m in meetings]
-
-
 async def test_maps_every_session_field_by_field(
     daily: DailySource, dataset: Dataset, simulators: Simulators
 ) -> None:
-    answer = await daily.meetings(_request())
+    answer = await daily.meetings(request())
     expected = _newest_first(dataset.daily)
     assert answer.total == len(expected) == 103
-    assert _ids(answer.meetings) == [s["id"] for s in expected]
+    assert ids(answer.meetings) == [s["id"] for s in expected]
     for meeting, wire in zip(answer.meetings, expected, strict=True):
         start = _utc(wire["start_time"])
         assert meeting.source is Source.DAILY
@@ -109,9 +87,9 @@ async def test_time_range_is_widened_to_whole_seconds(
     # residual filter drops the session at the lower bound and keeps the one at the upper.
     after = _utc(ordered[60]["start_time"]) + timedelta(milliseconds=500)
     before = _utc(ordered[10]["start_time"]) + timedelta(milliseconds=500)
-    answer = await daily.meetings(_request(MeetingFilter(start_after=after, start_before=before)))
+    answer = await daily.meetings(request(MeetingFilter(start_after=after, start_before=before)))
     expected = [s["id"] for s in ordered if after <= _utc(s["start_time"]) < before]
-    assert _ids(answer.meetings) == expected
+    assert ids(answer.meetings) == expected
     assert ordered[10]["id"] in expected
     assert ordered[60]["id"] not in expected
     assert [c.params for c in simulators.daily.requests] == [
@@ -139,7 +117,7 @@ async def test_status_pushes_down_ongoing(
     statuses: set[MeetingStatus],
     ongoing: str | None,
 ) -> None:
-    answer = await daily.meetings(_request(MeetingFilter(statuses=frozenset(statuses))))
+    answer = await daily.meetings(request(MeetingFilter(statuses=frozenset(statuses))))
     wanted = {"true" if MeetingStatus.IN_PROGRESS in statuses else None}
     wanted |= {"false" if MeetingStatus.COMPLETED in statuses else None}
     expected = [
@@ -147,7 +125,7 @@ async def test_status_pushes_down_ongoing(
         for s in _newest_first(dataset.daily)
         if ("true" if s["ongoing"] else "false") in wanted
     ]
-    assert _ids(answer.meetings) == expected
+    assert ids(answer.meetings) == expected
     assert answer.total == len(expected)
     first = simulators.daily.requests[0].params
     assert first.get("ongoing") == ongoing
@@ -162,7 +140,7 @@ async def test_a_filter_no_session_can_match_makes_no_call(
         MeetingFilter(start_after=moment, start_before=moment - timedelta(seconds=1)),
         MeetingFilter(start_before=datetime(1970, 1, 1, tzinfo=UTC)),
     ):
-        answer = await daily.meetings(_request(meeting_filter))
+        answer = await daily.meetings(request(meeting_filter))
         assert (answer.meetings, answer.total) == ([], 0)
     assert simulators.daily.requests == []
 
@@ -172,8 +150,8 @@ async def test_ascending_order_and_after_position(daily: DailySource, dataset: D
     cut = ascending[41]
     position = Position(_utc(cut["start_time"]), Source.DAILY, cut["id"])
     ordering = Ordering(OrderField.START_TIME, Direction.ASC)
-    answer = await daily.meetings(_request(ordering=ordering, after=position))
-    assert _ids(answer.meetings) == [s["id"] for s in ascending[42:]]
+    answer = await daily.meetings(request(ordering=ordering, after=position))
+    assert ids(answer.meetings) == [s["id"] for s in ascending[42:]]
     assert (answer.total, answer.has_before) == (len(ascending), True)
 
 
@@ -209,7 +187,7 @@ async def test_malformed_record_is_a_bad_response(
 ) -> None:
     simulators.daily.upsert({**dataset.daily[3], **change})
     with pytest.raises(UpstreamBadResponse):
-        await daily.meetings(_request())
+        await daily.meetings(request())
     with pytest.raises(UpstreamBadResponse):
         await daily.meeting(dataset.daily[3]["id"], REFERENCE_NOW)
 
@@ -229,7 +207,7 @@ async def test_injected_faults(
 ) -> None:
     simulators.daily.inject(fault)
     with pytest.raises(error) as raised:
-        await daily.meetings(_request())
+        await daily.meetings(request())
     assert type(raised.value) is error
     assert raised.value.source is Source.DAILY
     assert simulators.daily.api_key not in raised.value.message
@@ -247,7 +225,7 @@ async def test_refused_credentials_are_unauthorized(
     config = settings.daily.model_copy(update={"api_key": SecretStr(key)})
     source = DailySource.create(config, upstream_session, upstream_cache)
     with pytest.raises(UpstreamUnauthorized) as raised:
-        await source.meetings(_request())
+        await source.meetings(request())
     if key:
         assert key not in raised.value.message
     with pytest.raises(UpstreamUnauthorized):

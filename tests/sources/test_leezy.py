@@ -27,11 +27,10 @@ from gateway.query import Direction, MeetingFilter, OrderField, Ordering, Positi
 from gateway.simulators.cluster import Simulators
 from gateway.simulators.dataset import Dataset
 from gateway.simulators.faults import Fault, FaultKind
-from gateway.sources.base import MeetingRequest
 from gateway.sources.leezy import LeezySource
 from tests.conftest import REFERENCE_NOW
+from tests.sources.helpers import Record, request, time
 
-Record = dict[str, Any]
 STATUS = {
     "scheduled": MeetingStatus.SCHEDULED,
     "confirmed": MeetingStatus.CONFIRMED,
@@ -40,28 +39,6 @@ STATUS = {
     "no_show": MeetingStatus.NO_SHOW,
 }
 PROVIDER = {"google_meet": Platform.GOOGLE_MEET, "zoom": Platform.ZOOM, "teams": Platform.TEAMS}
-
-
-@pytest.fixture
-def source(
-    settings: Settings, upstream_session: aiohttp.ClientSession, upstream_cache: UpstreamCache
-) -> LeezySource:
-    return LeezySource.create(settings.leezy, upstream_session, upstream_cache)
-
-
-def request(
-    ordering: Ordering | None = None, after: Position | None = None, **conditions: Any
-) -> MeetingRequest:
-    return MeetingRequest(
-        filter=MeetingFilter(**conditions),
-        ordering=ordering or Ordering(),
-        after=after,
-        now=REFERENCE_NOW,
-    )
-
-
-def time(value: str) -> datetime:
-    return datetime.fromisoformat(value)
 
 
 def expected_platform(attributes: Record) -> Platform:
@@ -81,9 +58,9 @@ def pushed(simulators: Simulators) -> list[dict[str, str]]:
 
 
 async def test_maps_every_record_field_by_field(
-    source: LeezySource, simulators: Simulators, dataset: Dataset
+    leezy: LeezySource, simulators: Simulators, dataset: Dataset
 ) -> None:
-    answer = await source.meetings(request())
+    answer = await leezy.meetings(request())
 
     by_id = {m.source_id: m for m in answer.meetings}
     assert answer.total == len(by_id) == len(dataset.leezy) == 120
@@ -130,14 +107,14 @@ async def test_maps_every_record_field_by_field(
 
 
 async def test_reads_the_remaining_pages_concurrently(
-    source: LeezySource, simulators: Simulators, dataset: Dataset
+    leezy: LeezySource, simulators: Simulators, dataset: Dataset
 ) -> None:
     template = dataset.leezy[0]
     for index in range(230):
         simulators.leezy.upsert({**copy.deepcopy(template), "id": f"meeting_extra{index:04d}"})
     simulators.leezy.inject(Fault(kind=FaultKind.LATENCY, latency_ms=100))
 
-    answer = await source.meetings(request())
+    answer = await leezy.meetings(request())
 
     assert answer.total == 350
     assert [r.params["offset"] for r in simulators.leezy.requests] == ["0", "100", "200", "300"]
@@ -224,11 +201,11 @@ def pushdown_cases(dataset: Dataset) -> dict[str, Case]:
     ],
 )
 async def test_pushdown_keeps_exactly_the_matches(
-    case: str, source: LeezySource, simulators: Simulators, dataset: Dataset
+    case: str, leezy: LeezySource, simulators: Simulators, dataset: Dataset
 ) -> None:
     conditions, keep, params = pushdown_cases(dataset)[case]
 
-    answer = await source.meetings(request(**conditions))
+    answer = await leezy.meetings(request(MeetingFilter(**conditions)))
 
     expected = {r["id"] for r in dataset.leezy if keep(r["attributes"])}
     assert {m.source_id for m in answer.meetings} == expected
@@ -238,10 +215,10 @@ async def test_pushdown_keeps_exactly_the_matches(
 
 
 async def test_since_keeps_a_meeting_updated_exactly_then(
-    source: LeezySource, dataset: Dataset
+    leezy: LeezySource, dataset: Dataset
 ) -> None:
     since, _ = _since_case(dataset)
-    answer = await source.meetings(request(updated_since=since))
+    answer = await leezy.meetings(request(MeetingFilter(updated_since=since)))
     assert dataset.leezy[40]["id"] in {m.source_id for m in answer.meetings}
 
 
@@ -257,7 +234,7 @@ async def test_orders_and_resumes_after_a_position(
     field: OrderField,
     direction: Direction,
     attribute: str,
-    source: LeezySource,
+    leezy: LeezySource,
     dataset: Dataset,
 ) -> None:
     ordering = Ordering(field, direction)
@@ -269,31 +246,31 @@ async def test_orders_and_resumes_after_a_position(
             reverse=direction is Direction.DESC,
         )
     ]
-    everything = await source.meetings(request(ordering))
+    everything = await leezy.meetings(request(ordering=ordering))
     assert [m.source_id for m in everything.meetings] == expected
 
     tenth = next(r for r in dataset.leezy if r["id"] == expected[9])
     position = Position(time(tenth["attributes"][attribute]), Source.LEEZY, tenth["id"])
-    rest = await source.meetings(request(ordering, after=position))
+    rest = await leezy.meetings(request(ordering=ordering, after=position))
     assert [m.source_id for m in rest.meetings] == expected[10:]
     assert (rest.total, rest.has_before) == (120, True)
 
 
-async def test_meeting_by_id(source: LeezySource, simulators: Simulators, dataset: Dataset) -> None:
+async def test_meeting_by_id(leezy: LeezySource, simulators: Simulators, dataset: Dataset) -> None:
     wanted = dataset.leezy[7]
-    found = await source.meeting(wanted["id"], REFERENCE_NOW)
+    found = await leezy.meeting(wanted["id"], REFERENCE_NOW)
     assert found is not None
     assert (found.node_id, found.raw) == (f"leezy:{wanted['id']}", wanted)
     assert len(simulators.leezy.requests) == 2  # no get-by-id: the whole listing
-    assert await source.meeting("meeting_000000000000", REFERENCE_NOW) is None
+    assert await leezy.meeting("meeting_000000000000", REFERENCE_NOW) is None
 
 
 @pytest.mark.parametrize("node_id", ["", "meeting abc", "a:b", "x" * 200])
 async def test_meeting_with_a_malformed_id(
-    node_id: str, source: LeezySource, simulators: Simulators
+    node_id: str, leezy: LeezySource, simulators: Simulators
 ) -> None:
     with pytest.raises(BadUserInput, match="not a Leezy meeting id"):
-        await source.meeting(node_id, REFERENCE_NOW)
+        await leezy.meeting(node_id, REFERENCE_NOW)
     assert simulators.leezy.requests == []
 
 
@@ -307,7 +284,7 @@ async def test_meeting_with_a_malformed_id(
     ],
 )
 async def test_a_malformed_record_is_a_bad_response(
-    change: Record, where: str, source: LeezySource, simulators: Simulators, dataset: Dataset
+    change: Record, where: str, leezy: LeezySource, simulators: Simulators, dataset: Dataset
 ) -> None:
     broken = copy.deepcopy(dataset.leezy[3])
     broken["id"] = "meeting_broken000001"
@@ -315,15 +292,15 @@ async def test_a_malformed_record_is_a_bad_response(
     simulators.leezy.upsert(broken)
 
     with pytest.raises(UpstreamBadResponse, match=where):
-        await source.meetings(request())
+        await leezy.meetings(request())
 
 
 async def test_a_record_without_attributes_is_a_bad_response(
-    source: LeezySource, simulators: Simulators
+    leezy: LeezySource, simulators: Simulators
 ) -> None:
     simulators.leezy.upsert({"id": "meeting_bare", "type": "meeting"})
     with pytest.raises(UpstreamBadResponse, match="attributes"):
-        await source.meetings(request())
+        await leezy.meetings(request())
 
 
 @pytest.mark.parametrize(
@@ -341,12 +318,12 @@ async def test_faults_map_to_upstream_errors(
     fault: Fault,
     error: type[UpstreamError],
     retry_after: int | None,
-    source: LeezySource,
+    leezy: LeezySource,
     simulators: Simulators,
 ) -> None:
     simulators.leezy.inject(fault)
     with pytest.raises(error) as caught:
-        await source.meetings(request())
+        await leezy.meetings(request())
     assert type(caught.value) is error
     assert caught.value.source is Source.LEEZY
     assert caught.value.retry_after_seconds == retry_after

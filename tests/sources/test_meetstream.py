@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime
-from typing import Any
 
 import aiohttp
 import pytest
@@ -20,14 +19,14 @@ from gateway.errors import (
     UpstreamUnavailable,
 )
 from gateway.model import BotStatus, Platform, Source
-from gateway.simulators import meetstream
 from gateway.simulators.cluster import Simulators
 from gateway.simulators.dataset import Dataset
 from gateway.simulators.faults import Fault, FaultKind
+from gateway.simulators.meetstream import ORPHAN_KEY
 from gateway.sources.meetstream import MeetStreamSource
 from tests.conftest import REFERENCE_NOW
+from tests.sources.helpers import Record, time
 
-Record = dict[str, Any]
 STATUS = {
     "Scheduled": BotStatus.SCHEDULED,
     "Joining": BotStatus.JOINING,
@@ -49,17 +48,6 @@ PLATFORM = {
 }
 
 
-@pytest.fixture
-def source(
-    settings: Settings, upstream_session: aiohttp.ClientSession, upstream_cache: UpstreamCache
-) -> MeetStreamSource:
-    return MeetStreamSource.create(settings.meetstream, upstream_session, upstream_cache)
-
-
-def time(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
 def future_bots(dataset: Dataset) -> list[Record]:
     """What MeetStream lists: bots joining after now, earliest first, ties by id."""
     future = [b for b in dataset.meetstream if time(b["scheduled_join_time"]) > REFERENCE_NOW]
@@ -67,9 +55,9 @@ def future_bots(dataset: Dataset) -> list[Record]:
 
 
 async def test_maps_every_listed_bot(
-    source: MeetStreamSource, simulators: Simulators, dataset: Dataset
+    meetstream: MeetStreamSource, simulators: Simulators, dataset: Dataset
 ) -> None:
-    bots = await source.scheduled_bots()
+    bots = await meetstream.scheduled_bots()
 
     expected = future_bots(dataset)
     assert [b.bot_id for b in bots] == [r["bot_id"] for r in expected]
@@ -93,7 +81,7 @@ async def test_maps_every_listed_bot(
 
 
 async def test_unknown_status_and_platform_and_bare_bot(
-    source: MeetStreamSource, simulators: Simulators
+    meetstream: MeetStreamSource, simulators: Simulators
 ) -> None:
     simulators.meetstream.upsert(
         {
@@ -103,7 +91,7 @@ async def test_unknown_status_and_platform_and_bare_bot(
             "scheduled_join_time": "2026-03-11T09:00:00+01:00",
         }
     )
-    bot = await source.bot("bot-new")
+    bot = await meetstream.bot("bot-new")
     assert bot is not None
     assert (bot.platform, bot.status, bot.source_status) == (
         Platform.OTHER,
@@ -115,15 +103,15 @@ async def test_unknown_status_and_platform_and_bare_bot(
 
 
 async def test_bot_by_id(
-    source: MeetStreamSource, simulators: Simulators, dataset: Dataset
+    meetstream: MeetStreamSource, simulators: Simulators, dataset: Dataset
 ) -> None:
     wanted = future_bots(dataset)[5]
-    found = await source.bot(wanted["bot_id"])
+    found = await meetstream.bot(wanted["bot_id"])
     assert found is not None
     assert found.raw == wanted
     past = next(b for b in dataset.meetstream if time(b["scheduled_join_time"]) <= REFERENCE_NOW)
-    assert await source.bot(past["bot_id"]) is None  # no longer listed
-    assert await source.bot("not-a-bot") is None
+    assert await meetstream.bot(past["bot_id"]) is None  # no longer listed
+    assert await meetstream.bot("not-a-bot") is None
     assert len(simulators.meetstream.requests) == 1  # the listing, then the cache
 
 
@@ -139,14 +127,14 @@ async def test_bot_by_id(
 async def test_a_malformed_bot_is_a_bad_response(
     change: Record,
     where: str,
-    source: MeetStreamSource,
+    meetstream: MeetStreamSource,
     simulators: Simulators,
     dataset: Dataset,
 ) -> None:
     broken = {**copy.deepcopy(future_bots(dataset)[0]), "bot_id": "bot-broken", **change}
     simulators.meetstream.upsert(broken)
     with pytest.raises(UpstreamBadResponse, match=where):
-        await source.scheduled_bots()
+        await meetstream.scheduled_bots()
 
 
 @pytest.mark.parametrize(
@@ -161,11 +149,11 @@ async def test_a_malformed_bot_is_a_bad_response(
     ],
 )
 async def test_faults_map_to_upstream_errors(
-    fault: Fault, error: type[UpstreamError], source: MeetStreamSource, simulators: Simulators
+    fault: Fault, error: type[UpstreamError], meetstream: MeetStreamSource, simulators: Simulators
 ) -> None:
     simulators.meetstream.inject(fault)
     with pytest.raises(error) as caught:
-        await source.scheduled_bots()
+        await meetstream.scheduled_bots()
     assert type(caught.value) is error
     assert caught.value.source is Source.MEETSTREAM
     assert simulators.meetstream.api_key not in str(caught.value)
@@ -175,7 +163,7 @@ async def test_faults_map_to_upstream_errors(
     "secret",
     [
         "ms_sim_not_a_real_key_0000000000000",
-        meetstream.ORPHAN_KEY,  # a valid token whose user is gone: MeetStream answers 404
+        ORPHAN_KEY,  # a valid token whose user is gone: MeetStream answers 404
     ],
 )
 async def test_a_bad_key_is_unauthorized_and_not_echoed(

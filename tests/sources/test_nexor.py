@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,8 +29,9 @@ from gateway.simulators.faults import Fault, FaultKind
 from gateway.sources.base import MeetingRequest
 from gateway.sources.nexor import NexorSource
 from tests.conftest import REFERENCE_NOW
+from tests.sources.helpers import Record, time
+from tests.sources.helpers import request as base_request
 
-Record = dict[str, Any]
 UNKNOWN_LEAD = "00000000-0000-4000-8000-000000000000"
 STATUS = {
     "scheduled": MeetingStatus.SCHEDULED,
@@ -51,13 +52,6 @@ HOSTS = {
 }
 
 
-@pytest.fixture
-def source(
-    settings: Settings, upstream_session: aiohttp.ClientSession, upstream_cache: UpstreamCache
-) -> NexorSource:
-    return NexorSource.create(settings.nexor, upstream_session, upstream_cache)
-
-
 def key(lead_id: str) -> LeadKey:
     return LeadKey(Source.NEXOR, lead_id)
 
@@ -68,17 +62,10 @@ def request(
     after: Position | None = None,
     **conditions: Any,
 ) -> MeetingRequest:
+    """Nexor is read per lead, so every request names its leads (None: no lead filter)."""
     keys = None if lead_ids is None else frozenset(key(lead) for lead in lead_ids)
-    return MeetingRequest(
-        filter=MeetingFilter(lead_ids=keys, **conditions),
-        ordering=ordering or Ordering(),
-        after=after,
-        now=REFERENCE_NOW,
-    )
-
-
-def time(value: str) -> datetime:
-    return datetime.fromisoformat(value)
+    meeting_filter = MeetingFilter(lead_ids=keys, **conditions)
+    return base_request(meeting_filter, ordering=ordering, after=after)
 
 
 def expected_platform(record: Record) -> Platform | None:
@@ -105,12 +92,12 @@ def paths(simulators: Simulators) -> list[str]:
 
 
 async def test_maps_every_meeting_of_every_lead(
-    source: NexorSource, simulators: Simulators, dataset: Dataset
+    nexor: NexorSource, simulators: Simulators, dataset: Dataset
 ) -> None:
     leads = list(dataset.nexor_meetings)
     simulators.nexor.inject(Fault(kind=FaultKind.LATENCY, latency_ms=50))
 
-    answer = await source.meetings(request(leads))
+    answer = await nexor.meetings(request(leads))
 
     owners = {m["id"]: lead for lead, items in dataset.nexor_meetings.items() for m in items}
     by_id = {m.source_id: m for m in answer.meetings}
@@ -153,10 +140,10 @@ async def test_maps_every_meeting_of_every_lead(
 
 
 async def test_an_unknown_lead_has_no_meetings(
-    source: NexorSource, simulators: Simulators, dataset: Dataset
+    nexor: NexorSource, simulators: Simulators, dataset: Dataset
 ) -> None:
     lead = busiest(dataset)
-    answer = await source.meetings(request([lead, UNKNOWN_LEAD]))
+    answer = await nexor.meetings(request([lead, UNKNOWN_LEAD]))
 
     assert {m.source_id for m in answer.meetings} == {m["id"] for m in dataset.nexor_meetings[lead]}
     assert [r.status for r in simulators.nexor.requests].count(404) == 1
@@ -177,12 +164,12 @@ async def test_an_unknown_lead_has_no_meetings(
 async def test_status_is_pushed_down(
     statuses: set[MeetingStatus],
     param: str | None,
-    source: NexorSource,
+    nexor: NexorSource,
     simulators: Simulators,
     dataset: Dataset,
 ) -> None:
     leads = list(dataset.nexor_meetings)[:6]
-    answer = await source.meetings(request(leads, statuses=frozenset(statuses)))
+    answer = await nexor.meetings(request(leads, statuses=frozenset(statuses)))
 
     expected = {
         m["id"]
@@ -204,29 +191,29 @@ async def test_status_is_pushed_down(
     ],
 )
 async def test_filters_no_nexor_meeting_can_match_make_no_call(
-    conditions: dict[str, Any], source: NexorSource, simulators: Simulators, dataset: Dataset
+    conditions: dict[str, Any], nexor: NexorSource, simulators: Simulators, dataset: Dataset
 ) -> None:
-    answer = await source.meetings(request([busiest(dataset)], **conditions))
+    answer = await nexor.meetings(request([busiest(dataset)], **conditions))
     assert (answer.meetings, answer.total) == ([], 0)
     assert simulators.nexor.requests == []
 
 
 async def test_without_nexor_leads_there_is_no_call(
-    source: NexorSource, simulators: Simulators
+    nexor: NexorSource, simulators: Simulators
 ) -> None:
-    assert (await source.meetings(request(None))).meetings == []
+    assert (await nexor.meetings(request(None))).meetings == []
     salesloft_only = MeetingRequest(
         filter=MeetingFilter(lead_ids=frozenset({LeadKey(Source.SALESLOFT, "42")})),
         ordering=Ordering(),
         now=REFERENCE_NOW,
     )
-    assert (await source.meetings(salesloft_only)).meetings == []
+    assert (await nexor.meetings(salesloft_only)).meetings == []
     assert simulators.nexor.requests == []
 
 
-async def test_residual_filters_apply(source: NexorSource, dataset: Dataset) -> None:
+async def test_residual_filters_apply(nexor: NexorSource, dataset: Dataset) -> None:
     leads = list(dataset.nexor_meetings)
-    answer = await source.meetings(request(leads, upcoming=True, search="google"))
+    answer = await nexor.meetings(request(leads, upcoming=True, search="google"))
     expected = {
         m["id"]
         for items in dataset.nexor_meetings.values()
@@ -248,7 +235,7 @@ async def test_orders_and_resumes_after_a_position(
     field: OrderField,
     direction: Direction,
     attribute: str,
-    source: NexorSource,
+    nexor: NexorSource,
     dataset: Dataset,
 ) -> None:
     records = [m for items in dataset.nexor_meetings.values() for m in items]
@@ -262,12 +249,12 @@ async def test_orders_and_resumes_after_a_position(
     ]
     ordering = Ordering(field, direction)
     leads = list(dataset.nexor_meetings)
-    everything = await source.meetings(request(leads, ordering))
+    everything = await nexor.meetings(request(leads, ordering))
     assert [m.source_id for m in everything.meetings] == expected
 
     fifth = next(m for m in records if m["id"] == expected[4])
     position = Position(time(fifth[attribute]), Source.NEXOR, fifth["id"])
-    rest = await source.meetings(request(leads, ordering, after=position))
+    rest = await nexor.meetings(request(leads, ordering, after=position))
     assert [m.source_id for m in rest.meetings] == expected[5:]
     assert (rest.total, rest.has_before) == (len(records), True)
 
@@ -283,33 +270,33 @@ async def test_orders_and_resumes_after_a_position(
         ("", False),
     ],
 )
-def test_lead_key(text: str, valid: bool, source: NexorSource) -> None:
-    assert source.lead_key(text) == (key(text) if valid else None)
+def test_lead_key(text: str, valid: bool, nexor: NexorSource) -> None:
+    assert nexor.lead_key(text) == (key(text) if valid else None)
 
 
-async def test_lead(source: NexorSource, simulators: Simulators, dataset: Dataset) -> None:
+async def test_lead(nexor: NexorSource, simulators: Simulators, dataset: Dataset) -> None:
     lead_id = busiest(dataset)
     latest = max(dataset.nexor_meetings[lead_id], key=lambda m: time(m["starts_at"]))
-    assert await source.lead(key(lead_id)) == Lead(
+    assert await nexor.lead(key(lead_id)) == Lead(
         key(lead_id), latest["attendee_name"], latest["attendee_email"]
     )
-    assert await source.lead(key(idle(dataset))) == Lead(key(idle(dataset)), None, None)
-    assert await source.lead(key(UNKNOWN_LEAD)) is None
+    assert await nexor.lead(key(idle(dataset))) == Lead(key(idle(dataset)), None, None)
+    assert await nexor.lead(key(UNKNOWN_LEAD)) is None
     assert len(simulators.nexor.requests) == 3
     assert all(
         "/leads/" in r.path and r.path.endswith("/meetings") for r in simulators.nexor.requests
     )
 
 
-async def test_meeting_by_id(source: NexorSource, simulators: Simulators, dataset: Dataset) -> None:
+async def test_meeting_by_id(nexor: NexorSource, simulators: Simulators, dataset: Dataset) -> None:
     lead_id = busiest(dataset)
     wanted = dataset.nexor_meetings[lead_id][3]
-    found = await source.meeting(f"{lead_id}:{wanted['id']}", REFERENCE_NOW)
+    found = await nexor.meeting(f"{lead_id}:{wanted['id']}", REFERENCE_NOW)
     assert found is not None
     assert (found.node_id, found.raw) == (f"nexor:{lead_id}:{wanted['id']}", wanted)
     other_lead = next(lead for lead in dataset.nexor_meetings if lead != lead_id)
-    assert await source.meeting(f"{other_lead}:{wanted['id']}", REFERENCE_NOW) is None
-    assert await source.meeting(f"{UNKNOWN_LEAD}:{wanted['id']}", REFERENCE_NOW) is None
+    assert await nexor.meeting(f"{other_lead}:{wanted['id']}", REFERENCE_NOW) is None
+    assert await nexor.meeting(f"{UNKNOWN_LEAD}:{wanted['id']}", REFERENCE_NOW) is None
     assert paths(simulators) == sorted(
         f"/leads/{lead}/meetings" for lead in (lead_id, other_lead, UNKNOWN_LEAD)
     )
@@ -327,10 +314,10 @@ async def test_meeting_by_id(source: NexorSource, simulators: Simulators, datase
     ],
 )
 async def test_meeting_with_a_malformed_id(
-    node_id: str, source: NexorSource, simulators: Simulators
+    node_id: str, nexor: NexorSource, simulators: Simulators
 ) -> None:
     with pytest.raises(BadUserInput, match="not a Nexor meeting id"):
-        await source.meeting(node_id, REFERENCE_NOW)
+        await nexor.meeting(node_id, REFERENCE_NOW)
     assert simulators.nexor.requests == []
 
 
@@ -344,24 +331,24 @@ async def test_meeting_with_a_malformed_id(
     ],
 )
 async def test_a_malformed_record_is_a_bad_response(
-    change: Record, where: str, source: NexorSource, simulators: Simulators, dataset: Dataset
+    change: Record, where: str, nexor: NexorSource, simulators: Simulators, dataset: Dataset
 ) -> None:
     lead_id = busiest(dataset)
     broken = {**copy.deepcopy(dataset.nexor_meetings[lead_id][0]), **change, "lead_id": lead_id}
     simulators.nexor.upsert(broken)
     with pytest.raises(UpstreamBadResponse, match=where):
-        await source.meetings(request([lead_id]))
+        await nexor.meetings(request([lead_id]))
 
 
 async def test_a_record_missing_a_field_is_a_bad_response(
-    source: NexorSource, simulators: Simulators, dataset: Dataset
+    nexor: NexorSource, simulators: Simulators, dataset: Dataset
 ) -> None:
     lead_id = busiest(dataset)
     broken = {**copy.deepcopy(dataset.nexor_meetings[lead_id][0]), "lead_id": lead_id}
     del broken["host_name"]
     simulators.nexor.upsert(broken)
     with pytest.raises(UpstreamBadResponse, match="host_name"):
-        await source.meetings(request([lead_id]))
+        await nexor.meetings(request([lead_id]))
 
 
 @pytest.mark.parametrize(
@@ -377,13 +364,13 @@ async def test_a_record_missing_a_field_is_a_bad_response(
 async def test_faults_map_to_upstream_errors(
     fault: Fault,
     error: type[UpstreamError],
-    source: NexorSource,
+    nexor: NexorSource,
     simulators: Simulators,
     dataset: Dataset,
 ) -> None:
     simulators.nexor.inject(fault)
     with pytest.raises(error) as caught:
-        await source.meetings(request([busiest(dataset)]))
+        await nexor.meetings(request([busiest(dataset)]))
     assert type(caught.value) is error
     assert caught.value.source is Source.NEXOR
     assert simulators.nexor.api_key not in str(caught.value)

@@ -21,19 +21,17 @@ from gateway.errors import (
     UpstreamUnauthorized,
     UpstreamUnavailable,
 )
-from gateway.model import LeadKey, LocationType, Meeting, MeetingStatus, Platform, Source
+from gateway.model import LeadKey, LocationType, MeetingStatus, Platform, Source
 from gateway.query import Direction, MeetingFilter, OrderField, Ordering, Position
 from gateway.simulators.cluster import Simulators
 from gateway.simulators.dataset import Dataset
 from gateway.simulators.faults import Fault, FaultKind
 from gateway.simulators.salesloft import EXPIRED_TOKEN, FORBIDDEN_TOKEN
-from gateway.sources.base import MeetingRequest
 from gateway.sources.salesloft import SalesloftSource
 from tests.conftest import REFERENCE_NOW
+from tests.sources.helpers import Record, ids, request, time
 
-Record = dict[str, Any]
 S = MeetingStatus
-ORDER = Ordering(OrderField.START_TIME, Direction.DESC)
 RESPONSES = {
     "needsAction": "NEEDS_ACTION",
     "accepted": "ACCEPTED",
@@ -42,29 +40,11 @@ RESPONSES = {
 }
 
 
-@pytest.fixture
-def salesloft(
-    settings: Settings, upstream_session: aiohttp.ClientSession, upstream_cache: UpstreamCache
-) -> SalesloftSource:
-    return SalesloftSource.create(settings.salesloft, upstream_session, upstream_cache)
-
-
-def _request(meeting_filter: MeetingFilter | None = None, **kwargs: Any) -> MeetingRequest:
-    return MeetingRequest(
-        filter=meeting_filter or MeetingFilter(), ordering=kwargs.pop("ordering", ORDER),
-        now=REFERENCE_NOW, **kwargs,
-    )  # fmt: skip
-
-
 # --- expectations in plain Python over the wire dicts ---------------------------------------
 
 
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def _maybe_time(text: str | None) -> datetime | None:
-    return None if text is None else _time(text)
+    return None if text is None else time(text)
 
 
 def _status(record: Record) -> MeetingStatus:
@@ -73,7 +53,7 @@ def _status(record: Record) -> MeetingStatus:
     if record["no_show"]:
         return S.NO_SHOW
     if record["status"] == "booked":
-        ended = _time(record["end_time"]) < REFERENCE_NOW
+        ended = time(record["end_time"]) < REFERENCE_NOW
         return S.COMPLETED if ended else S.CONFIRMED
     return {"pending": S.PENDING, "retry": S.PENDING, "failed": S.FAILED}[record["status"]]
 
@@ -117,12 +97,8 @@ def _location(text: str | None) -> tuple[str | None, Platform | None, LocationTy
 
 def _ordered(records: list[Record], field: str = "start_time", *, desc: bool = True) -> list[str]:
     """Ids in the merged order of one source: sort value, then id as a string."""
-    ordered = sorted(records, key=lambda r: (_time(r[field]), str(r["id"])), reverse=desc)
+    ordered = sorted(records, key=lambda r: (time(r[field]), str(r["id"])), reverse=desc)
     return [str(r["id"]) for r in ordered]
-
-
-def _ids(meetings: list[Meeting]) -> list[str]:
-    return [m.source_id for m in meetings]
 
 
 def _listing_params(simulators: Simulators) -> list[dict[str, str]]:
@@ -138,19 +114,19 @@ def _listing_params(simulators: Simulators) -> list[dict[str, str]]:
 async def test_maps_every_meeting_field_by_field(
     salesloft: SalesloftSource, dataset: Dataset, simulators: Simulators
 ) -> None:
-    answer = await salesloft.meetings(_request())
+    answer = await salesloft.meetings(request())
     assert answer.total == len(dataset.salesloft) == 200
-    assert _ids(answer.meetings) == _ordered(dataset.salesloft)
+    assert ids(answer.meetings) == _ordered(dataset.salesloft)
     by_id = {str(r["id"]): r for r in dataset.salesloft}
     for meeting in answer.meetings:
         wire = by_id[meeting.source_id]
         assert meeting.node_id == f"salesloft:{wire['id']}"
         assert (meeting.status, meeting.source_status) == (_status(wire), wire["status"])
-        assert meeting.start_time == _time(wire["start_time"])
-        assert meeting.end_time == _time(wire["end_time"])
+        assert meeting.start_time == time(wire["start_time"])
+        assert meeting.end_time == time(wire["end_time"])
         assert meeting.cancelled_at == _maybe_time(wire["canceled_at"])
-        assert meeting.created_at == _time(wire["created_at"])
-        assert meeting.updated_at == _time(wire["updated_at"])
+        assert meeting.created_at == time(wire["created_at"])
+        assert meeting.updated_at == time(wire["updated_at"])
         for moment in (meeting.start_time, meeting.created_at, meeting.updated_at):
             assert moment is not None
             assert moment.tzinfo is UTC
@@ -191,7 +167,7 @@ async def test_maps_every_meeting_field_by_field(
 async def test_all_meetings_take_both_listings_with_pages(
     salesloft: SalesloftSource, dataset: Dataset, simulators: Simulators
 ) -> None:
-    await salesloft.meetings(_request())
+    await salesloft.meetings(request())
     canceled = sum(r["canceled_at"] is not None for r in dataset.salesloft)
     active_pages = -(-(len(dataset.salesloft) - canceled) // 100)
     assert (canceled, active_pages) == (31, 2)
@@ -211,7 +187,7 @@ async def test_remaining_pages_are_fetched_concurrently(
     for number in range(1, 181):
         simulators.salesloft.upsert({**copy.deepcopy(template), "id": 90_000_000 + number})
     simulators.salesloft.inject(Fault(kind=FaultKind.LATENCY, latency_ms=60))
-    answer = await salesloft.meetings(_request())
+    answer = await salesloft.meetings(request())
     assert answer.total == 380
     pages = [(p["show_deleted"], p["page"]) for p in _listing_params(simulators)]
     assert pages == [("false", "1"), ("false", "2"), ("false", "3"), ("false", "4"), ("true", "1")]
@@ -228,11 +204,11 @@ async def test_time_range_is_pushed_down_in_microseconds(
     after = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)  # a meeting starts exactly here: kept
     before = datetime(2026, 3, 20, 10, 30, 0, 250, tzinfo=UTC)
     answer = await salesloft.meetings(
-        _request(MeetingFilter(start_after=after, start_before=before))
+        request(MeetingFilter(start_after=after, start_before=before))
     )
-    kept = [r for r in dataset.salesloft if after <= _time(r["start_time"]) < before]
-    assert _ids(answer.meetings) == _ordered(kept)
-    assert any(_time(r["start_time"]) == after for r in kept)
+    kept = [r for r in dataset.salesloft if after <= time(r["start_time"]) < before]
+    assert ids(answer.meetings) == _ordered(kept)
+    assert any(time(r["start_time"]) == after for r in kept)
     for params in _listing_params(simulators):
         assert params["start_time[gte]"] == "2026-03-14T09:00:00.000000Z"
         assert params["start_time[lt]"] == "2026-03-20T10:30:00.000250Z"
@@ -272,9 +248,9 @@ async def test_status_push_down_keeps_every_match(
     statuses: set[MeetingStatus],
     listings: list[dict[str, str]],
 ) -> None:
-    answer = await salesloft.meetings(_request(MeetingFilter(statuses=frozenset(statuses))))
+    answer = await salesloft.meetings(request(MeetingFilter(statuses=frozenset(statuses))))
     kept = [r for r in dataset.salesloft if _status(r) in statuses]
-    assert _ids(answer.meetings) == _ordered(kept)
+    assert ids(answer.meetings) == _ordered(kept)
     assert answer.total == len(kept)
     if statuses & {S.CANCELLED, S.NO_SHOW, S.FAILED, S.CONFIRMED}:
         assert kept
@@ -293,10 +269,10 @@ async def test_lead_ids_become_person_ids(
     keys = {LeadKey(Source.SALESLOFT, str(p)) for p in persons}
     keys |= {LeadKey(Source.NEXOR, "5f0c6a8e-0000-4000-8000-000000000001")}
     keys |= {LeadKey(Source.SALESLOFT, "not-a-number")}
-    answer = await salesloft.meetings(_request(MeetingFilter(lead_ids=frozenset(keys))))
+    answer = await salesloft.meetings(request(MeetingFilter(lead_ids=frozenset(keys))))
     kept = [r for r in dataset.salesloft if _person(r) in persons]
     assert kept
-    assert _ids(answer.meetings) == _ordered(kept)
+    assert ids(answer.meetings) == _ordered(kept)
     for call in simulators.salesloft.requests:
         assert [v for k, v in call.query if k == "person_ids[]"] == [str(p) for p in persons]
     assert len(simulators.salesloft.requests) == 2
@@ -310,7 +286,7 @@ async def test_no_possible_match_makes_no_call(
         MeetingFilter(start_after=moment, start_before=moment),
         MeetingFilter(lead_ids=frozenset({LeadKey(Source.SALESLOFT, "007")})),
     ):
-        answer = await salesloft.meetings(_request(meeting_filter))
+        answer = await salesloft.meetings(request(meeting_filter))
         assert (answer.meetings, answer.total) == ([], 0)
     assert simulators.salesloft.requests == []
 
@@ -335,9 +311,9 @@ async def test_order_is_pushed_down_and_after_cuts(
     walk = forward[::-1] if ordering.backwards else forward
     by_id = {str(r["id"]): r for r in dataset.salesloft}
     cut = by_id[walk[57]]
-    position = Position(_time(cut[wire_field]), Source.SALESLOFT, str(cut["id"]))
-    answer = await salesloft.meetings(_request(ordering=ordering, after=position))
-    assert _ids(answer.meetings) == walk[58:]
+    position = Position(time(cut[wire_field]), Source.SALESLOFT, str(cut["id"]))
+    answer = await salesloft.meetings(request(ordering=ordering, after=position))
+    assert ids(answer.meetings) == walk[58:]
     assert (answer.total, answer.has_before) == (200, True)
     for params in _listing_params(simulators):
         assert (params["sort_by"], params["sort_direction"]) == sort
@@ -378,7 +354,7 @@ async def test_meetings_by_event(
     events = [r["event_id"] for r in (*active, canceled)] + ["evt-unknown"]
     found = await salesloft.meetings_by_event([*events, events[0]], REFERENCE_NOW)
     expected = [r for r in dataset.salesloft if r["event_id"] in events]
-    expected.sort(key=lambda r: (_time(r["start_time"]), r["id"]))
+    expected.sort(key=lambda r: (time(r["start_time"]), r["id"]))
     assert [m.source_id for m in found] == [str(r["id"]) for r in expected]
     assert {m.calendar_event_id for m in found} <= set(events)
     assert S.CANCELLED in {m.status for m in found}
@@ -399,7 +375,7 @@ async def test_lead_key_and_lead(
     person = _person(dataset.salesloft[0])
     assert person is not None
     theirs = [r for r in dataset.salesloft if _person(r) == person]
-    latest = max(theirs, key=lambda r: _time(r["updated_at"]))
+    latest = max(theirs, key=lambda r: time(r["updated_at"]))
     lead = await salesloft.lead(LeadKey(Source.SALESLOFT, str(person)))
     assert lead is not None
     assert (lead.key.source_id, lead.name, lead.email) == (
@@ -439,7 +415,7 @@ async def test_malformed_record_is_a_bad_response(
     broken["id"] = dataset.salesloft[0]["id"]
     simulators.salesloft.upsert(broken)
     with pytest.raises(UpstreamBadResponse) as raised:
-        await salesloft.meetings(_request())
+        await salesloft.meetings(request())
     assert "unexpected shape" in raised.value.message
     with pytest.raises(UpstreamBadResponse):
         await salesloft.meeting(str(broken["id"]), REFERENCE_NOW)
@@ -460,7 +436,7 @@ async def test_injected_faults(
 ) -> None:
     simulators.salesloft.inject(fault)
     with pytest.raises(error) as raised:
-        await salesloft.meetings(_request())
+        await salesloft.meetings(request())
     assert type(raised.value) is error
     assert raised.value.source is Source.SALESLOFT
     assert simulators.salesloft.api_key not in raised.value.message
@@ -479,7 +455,7 @@ async def test_refused_credentials_are_unauthorized(
     config = settings.salesloft.model_copy(update={"api_key": SecretStr(key)})
     source = SalesloftSource.create(config, upstream_session, upstream_cache)
     with pytest.raises(UpstreamUnauthorized) as raised:
-        await source.meetings(_request())
+        await source.meetings(request())
     assert key not in raised.value.message
     assert key not in str(raised.value)
     status = 403 if key == FORBIDDEN_TOKEN else 401

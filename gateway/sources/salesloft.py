@@ -410,25 +410,31 @@ class SalesloftSource(MeetingSource, LeadSource, BatchLookup, EventLookup):
         the cursor. Returns the meetings it vouches for (a prefix of the listing: every one
         before the last value seen, or all at its end) and its resume hint."""
         hint_key = "salesloft:" + dict(params)["show_deleted"]
-        ordering, after = request.ordering, request.after
+        ordering = request.ordering
         window = _start(request, request.hints.get(hint_key))
-        fetched: list[Meeting] = []
+        # By id, in walk order: a window that starts where the last one ended re-reads the
+        # meetings of that instant, and they must not count twice.
+        fetched: dict[str, Meeting] = {}
         for _ in range(MAX_PAGES):
             page = await self._page([*window.params(params, ordering), *_paging(window.page)])
             meetings = [to_meeting(raw, request.now) for raw in page.data]
-            resumed_too_late = (
-                window.page > 1 and not fetched and after is not None and bool(meetings)
-            ) and ordering.is_after(meetings[0], after)
-            if resumed_too_late:  # a resumed walk must start at or before the cursor
-                window = _Window(None, 1)
+            if (
+                window.page > 1
+                and not fetched
+                and meetings
+                and not _skips_safely(request, meetings[0])
+            ):
+                window = _own_window(request)  # a resumed walk must skip only what lies before
                 continue
-            fetched.extend(meetings)
+            for meeting in meetings:
+                fetched.setdefault(meeting.source_id, meeting)
+            listed = list(fetched.values())
             if page.metadata.paging.next_page is None or not meetings:
-                return fetched, (hint_key, window.hint())
-            vouched = enough_of(fetched, request)
+                return listed, (hint_key, window.hint())
+            vouched = enough_of(listed, request)
             if vouched is not None:
                 return vouched, (hint_key, window.hint())
-            frontier = ordering.value(fetched[-1])
+            frontier = ordering.value(listed[-1])
             window = window.next(frontier if ordering.field in _BOUNDED else None)
         raise UpstreamBadResponse(Source.SALESLOFT, f"listed more than {MAX_PAGES} pages")
 
@@ -539,21 +545,39 @@ class _Window:
         return f"{'' if self.bound is None else micro_z(self.bound)}|{self.page}"
 
 
+def _own_window(request: MeetingRequest) -> _Window:
+    """A walk from the cursor's own value (keyset-bounded orders), else from the start."""
+    after, bounded = request.after, request.ordering.field in _BOUNDED
+    return _Window(after.value if after is not None and bounded else None, 1)
+
+
 def _start(request: MeetingRequest, hint: str | None) -> _Window:
     """The first window of a walk: the cursor's hint if it covers the cursor, else the
     cursor's own value as the bound."""
     after, ordering = request.after, request.ordering
-    bounded = ordering.field in _BOUNDED
-    own = _Window(after.value if after is not None and bounded else None, 1)
+    own = _own_window(request)
     anchor = _parse_hint(hint)
     if anchor is None or after is None or after.value is None:
         return own
     if anchor.bound is None:
         return anchor  # from the start of the listing: checked on its first page
-    if not bounded:
+    if ordering.field not in _BOUNDED:
         return own
     covers = anchor.bound >= after.value if _descending(ordering) else anchor.bound <= after.value
     return anchor if covers else own
+
+
+def _skips_safely(request: MeetingRequest, first: Meeting) -> bool:
+    """Whether a walk resumed at a later page skips only meetings before the cursor: the
+    page must start strictly before the cursor's value, as a meeting of that same value on
+    an earlier page may come after the cursor in the merged order."""
+    after = request.after
+    value = request.ordering.value(first)
+    if after is None:
+        return True
+    if value is None or after.value is None:
+        return False
+    return value > after.value if _descending(request.ordering) else value < after.value
 
 
 def _parse_hint(hint: str | None) -> _Window | None:

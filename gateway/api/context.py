@@ -9,11 +9,9 @@ from datetime import UTC, datetime
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
-from gateway.core.gateway import Gateway
+from gateway.core.gateway import BotListing, Gateway
 from gateway.errors import UpstreamError
-from gateway.model import Lead, LeadKey, Meeting, ScheduledBot
-
-ALL_BOTS = "all"
+from gateway.model import Lead, LeadKey, Meeting
 
 
 class Context(BaseContext):
@@ -22,18 +20,22 @@ class Context(BaseContext):
         self.gateway = gateway
         self.now = now or datetime.now(UTC)  # one "now" for the whole request
         self.upstream_errors: list[ReportedError] = []
-        self.bots = DataLoader[str, list[ScheduledBot]](self._load_bots)
+        self._bots: asyncio.Future[BotListing] | None = None
         self.meeting_by_event = DataLoader[str, Meeting | None](self._load_meetings_by_event)
         self.lead = DataLoader[LeadKey, Lead | None](self._load_leads)
         self.meeting = DataLoader[str, Meeting | None](self._load_meetings)
 
     def report(self, path: list[str | int], error: UpstreamError) -> None:
-        """An upstream failure the query survived: it goes into `errors[]`."""
-        self.upstream_errors.append(ReportedError(path, error))
+        """An upstream failure the query survived: it goes into `errors[]`, once, at the
+        first field it failed (every field sharing a failed listing sees the same error)."""
+        if all(reported.error is not error for reported in self.upstream_errors):
+            self.upstream_errors.append(ReportedError(path, error))
 
-    async def _load_bots(self, keys: list[str]) -> list[list[ScheduledBot]]:
-        bots = await self.gateway.scheduled_bots()
-        return [bots for _ in keys]
+    async def bots(self) -> BotListing:
+        """The bot listing of this request, asked for once however many fields read it."""
+        if self._bots is None:
+            self._bots = asyncio.ensure_future(self.gateway.bots())
+        return await self._bots
 
     async def _load_meetings_by_event(self, event_ids: list[str]) -> list[Meeting | None]:
         meetings = await self.gateway.meetings_by_event(event_ids, self.now)

@@ -7,6 +7,7 @@ dependency runs one way.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
@@ -15,7 +16,7 @@ import strawberry
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from gateway import model
-from gateway.api.context import ALL_BOTS, Context
+from gateway.api.context import Context
 from gateway.api.inputs import (
     MeetingFilterInput,
     MeetingOrderInput,
@@ -25,7 +26,7 @@ from gateway.api.inputs import (
 )
 from gateway.core import ids
 from gateway.core.bots import BotFilter, BotsPage, page_of_bots
-from gateway.core.gateway import MeetingsPage, SourceHealth
+from gateway.core.gateway import BotListing, MeetingsPage, SourceHealth, SourceOutcome
 from gateway.core.paging import PageArgs
 from gateway.errors import BadUserInput
 
@@ -80,11 +81,14 @@ async def lead(info: Info, id: strawberry.ID) -> model.Lead | None:
     return await context(info).lead.load(lead_key(id))
 
 
-async def leads(info: Info, ids: list[strawberry.ID]) -> list[model.Lead | None]:
+async def leads(info: Info, ids: list[strawberry.ID]) -> list[model.Lead | BaseException | None]:
+    """Leads in the order asked; one that failed is its own error (a null item), the rest
+    still answer."""
     if len(ids) > MAX_IDS:
         raise BadUserInput(f"`ids` takes at most {MAX_IDS} lead ids.")
     keys = [lead_key(lead_id) for lead_id in ids]
-    return await context(info).lead.load_many(keys)
+    loader = context(info).lead
+    return await asyncio.gather(*(loader.load(key) for key in keys), return_exceptions=True)
 
 
 async def node(info: Info, id: strawberry.ID) -> Node | None:
@@ -95,25 +99,38 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
 
 
 async def scheduled_bot(info: Info, id: str) -> model.ScheduledBot | None:
+    """A bot by id; when the listing failed, this field is null with its error."""
     _, node_id = parse_global_id(id, "ScheduledBot")
     wanted = ids.bot_id(node_id)
-    bots = await context(info).bots.load(ALL_BOTS)
-    return next((bot for bot in bots if bot.bot_id == wanted), None)
+    listing = await context(info).bots()
+    if listing.outcome.error is not None:
+        raise listing.outcome.error
+    return next((bot for bot in listing.bots if bot.bot_id == wanted), None)
 
 
 async def scheduled_bots(
     info: Info, first: int | None, after: str | None, filter: ScheduledBotFilterInput | None
-) -> BotsPage:
+) -> tuple[BotsPage, SourceOutcome]:
+    """A page of bots, and what the bot source did (an empty page when it failed)."""
     bot_filter = BotFilter() if filter is None else filter.to_domain()
-    bots = await context(info).bots.load(ALL_BOTS)
-    return page_of_bots(bots, bot_filter, first, after)
+    listing = await _bots(info)
+    return page_of_bots(listing.bots, bot_filter, first, after), listing.outcome
 
 
 async def bots_of_meeting(info: Info, calendar_event_id: str | None) -> list[model.ScheduledBot]:
+    """The bots joining a meeting; none, with the error reported, when the listing failed."""
     if calendar_event_id is None:
         return []
-    bots = await context(info).bots.load(ALL_BOTS)
-    return [b for b in bots if b.calendar_event_id == calendar_event_id]
+    listing = await _bots(info)
+    return [b for b in listing.bots if b.calendar_event_id == calendar_event_id]
+
+
+async def _bots(info: Info) -> BotListing:
+    ctx = context(info)
+    listing = await ctx.bots()
+    if listing.outcome.error is not None:
+        ctx.report(info.path.as_list(), listing.outcome.error)
+    return listing
 
 
 async def meeting_of_bot(info: Info, calendar_event_id: str | None) -> model.Meeting | None:

@@ -72,7 +72,10 @@ class Query:
     @strawberry.field(description="Several leads at once (at most 100), in the order asked.")
     async def leads(self, info: Info, ids: list[strawberry.ID]) -> list[Lead | None]:
         found = await resolvers.leads(info, ids)
-        return [None if lead is None else Lead.from_model(lead) for lead in found]
+        # A lead that failed stays in the list as its error: graphql-core raises it at that
+        # item, which becomes null with the error, and the other leads still answer.
+        wrapped = [lead if isinstance(lead, BaseException) else to_node(lead) for lead in found]
+        return cast(list[Lead | None], wrapped)
 
     @strawberry.field(description="Upcoming MeetStream bots, earliest join first.")
     async def scheduled_bots(
@@ -82,8 +85,8 @@ class Query:
         after: str | None = None,
         filter: ScheduledBotFilterInput | None = None,
     ) -> ScheduledBotConnection:
-        page = await resolvers.scheduled_bots(info, first, after, filter)
-        return ScheduledBotConnection.from_page(page)
+        page, outcome = await resolvers.scheduled_bots(info, first, after, filter)
+        return ScheduledBotConnection.from_page(page, outcome)
 
     @strawberry.field(description="Each upstream: configured or not, and its last contact.")
     def sources(self, info: Info) -> list[SourceHealth]:

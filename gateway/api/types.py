@@ -273,9 +273,12 @@ class ScheduledBotConnection:
     edges: list[ScheduledBotEdge]
     page_info: PageInfo
     total_count: int
+    sources: list[SourceResult] = strawberry.field(
+        description="What the bot source did for this page (no bots when it failed)."
+    )
 
     @classmethod
-    def from_page(cls, page: BotsPage) -> ScheduledBotConnection:
+    def from_page(cls, page: BotsPage, outcome: core.SourceOutcome) -> ScheduledBotConnection:
         edges = [
             ScheduledBotEdge(cursor=e.cursor, node=ScheduledBot.from_model(e.bot))
             for e in page.edges
@@ -286,6 +289,7 @@ class ScheduledBotConnection:
                 [e.cursor for e in edges], page.has_next_page, page.has_previous_page
             ),
             total_count=page.total_count,
+            sources=[SourceResult.from_outcome(outcome)],
         )
 
 

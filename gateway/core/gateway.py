@@ -22,7 +22,7 @@ from gateway.core.ids import node_id_parts, split_node_id
 from gateway.core.paging import PageArgs, page_size
 from gateway.cursors import decode_cursor, encode_cursor, query_fingerprint
 from gateway.errors import GatewayError, SourceState, UpstreamError, UpstreamTimeout
-from gateway.model import Lead, LeadKey, Meeting, ScheduledBot, Source
+from gateway.model import BOT_SOURCE, Lead, LeadKey, Meeting, ScheduledBot, Source
 from gateway.query import MeetingFilter, Ordering
 from gateway.sources.base import BatchLookup, EventLookup, MeetingAnswer, MeetingRequest
 from gateway.sources.registry import Sources
@@ -63,6 +63,12 @@ class MeetingsPage:
     @property
     def errors(self) -> list[UpstreamError]:
         return [o.error for o in self.outcomes if o.error is not None]
+
+
+@dataclass(frozen=True)
+class BotListing:
+    bots: list[ScheduledBot]
+    outcome: SourceOutcome
 
 
 @dataclass(frozen=True)
@@ -153,10 +159,16 @@ class Gateway:
         self, source: Source, request: MeetingRequest
     ) -> tuple[MeetingAnswer | None, SourceOutcome]:
         found = self.sources.meetings[source]
+        return await self._outcome(source, lambda: found.meetings(request))
+
+    async def _outcome(
+        self, source: Source, call: Callable[[], Awaitable[T]]
+    ) -> tuple[T | None, SourceOutcome]:
+        """One source's answer (None when it failed) and what it did: state, time, cache."""
         started = time.perf_counter()
         with source_tally() as usage:
             try:
-                answer = await self.bounded(source, lambda: found.meetings(request))
+                answer = await self.bounded(source, call)
             except UpstreamError as error:
                 return None, _failed(error, started)
         outcome = SourceOutcome(
@@ -256,12 +268,14 @@ class Gateway:
 
     # --- bots and health -----------------------------------------------------------------
 
-    async def scheduled_bots(self) -> list[ScheduledBot]:
-        """Every bot the bot source lists (none without one)."""
-        bots = self.sources.bots
-        if bots is None:
-            return []
-        return await self.bounded(bots.source, bots.scheduled_bots)
+    async def bots(self) -> BotListing:
+        """Every bot the bot source lists, and what it did; none when it failed or is off."""
+        found = self.sources.bots
+        if found is None:
+            reason = f"{BOT_SOURCE.name} is not configured (no API key)"
+            return BotListing([], SourceOutcome(BOT_SOURCE, SourceState.SKIPPED, message=reason))
+        bots, outcome = await self._outcome(found.source, found.scheduled_bots)
+        return BotListing(bots or [], outcome)
 
     def health(self) -> list[SourceHealth]:
         clients = self.sources.clients()

@@ -37,6 +37,7 @@ class MeetingStatus(Enum):
     NO_SHOW = "NO_SHOW"
     PENDING = "PENDING"
     FAILED = "FAILED"
+    UNKNOWN = "UNKNOWN"  # a status the upstream added after our mapping: see `sourceStatus`
 
 
 class Platform(Enum):

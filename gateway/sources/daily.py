@@ -46,6 +46,8 @@ Seconds = Annotated[StrictInt, Field(ge=0, le=1_000_000_000)]
 
 
 class DailyParticipant(WireModel):
+    """`user_id` and `user_name` are null for a guest who joined without them."""
+
     user_id: StrictStr | None
     participant_id: StrictStr
     user_name: StrictStr | None
@@ -54,13 +56,20 @@ class DailyParticipant(WireModel):
 
 
 class DailySession(WireModel):
+    """Times are unix seconds. Daily's prose calls `participants` "a participants object"
+    while its answers carry an array: both are read, an object as its values in order."""
+
     id: StrictStr
     room: StrictStr
     start_time: UnixSeconds
     duration: Seconds
     ongoing: StrictBool
     max_participants: StrictInt | None = None
-    participants: list[DailyParticipant]
+    participants: list[DailyParticipant] | dict[StrictStr, DailyParticipant]
+
+    def participant_list(self) -> tuple[DailyParticipant, ...]:
+        found = self.participants
+        return tuple(found.values() if isinstance(found, dict) else found)
 
 
 class DailyPage(WireModel):
@@ -99,7 +108,7 @@ def to_meeting(raw: dict[str, Any]) -> Meeting:
         end_time=start + timedelta(seconds=session.duration),
         platform=Platform.DAILY,
         location_type=LocationType.VIDEO,
-        attendees=tuple(_attendee(p) for p in session.participants),
+        attendees=tuple(_attendee(p) for p in session.participant_list()),
         raw=raw,
     )
 

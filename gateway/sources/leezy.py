@@ -14,7 +14,7 @@ import asyncio
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 
@@ -37,7 +37,7 @@ REMEMBERED_LISTINGS = 1024  # page counts kept per process, least recently used 
 RATE_LIMIT_RETRY_AFTER = 60  # Leezy's 429 says "retry after 60 seconds" but sends no header
 ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 
-LeezyStatus = Literal["scheduled", "confirmed", "completed", "cancelled", "no_show"]
+# Leezy's documented statuses; one it adds later is UNKNOWN (its text kept in sourceStatus).
 STATUSES: dict[str, MeetingStatus] = {
     "scheduled": MeetingStatus.SCHEDULED,
     "confirmed": MeetingStatus.CONFIRMED,
@@ -72,6 +72,11 @@ class LeezyAttendee(WireModel):
 
 
 class LeezyAttributes(WireModel):
+    """Leezy's field table marks nothing nullable; its example has null `cancelled_at` and
+    `cancelled_reason`, and the fields a booking may lack are optional (null or omitted).
+    Ids are opaque text: `chatbot_id` is typed "UUID" but shown as `chatbot_xyz789`. The
+    status and provider lists may grow, so both are open text."""
+
     chatbot_id: str
     conversation_id: str | None = None
     title: str | None = None
@@ -80,9 +85,9 @@ class LeezyAttributes(WireModel):
     end_time: UtcTime | None = None
     timezone: str | None = None
     attendee: LeezyAttendee | None = None
-    status: LeezyStatus
+    status: str  # scheduled|confirmed|completed|cancelled|no_show, more later: STATUSES
     meeting_url: str | None = None
-    meeting_provider: str | None = None
+    meeting_provider: str | None = None  # google_meet|zoom|teams|custom, more later
     cancelled_at: UtcTime | None = None
     cancelled_reason: str | None = None
     created_at: UtcTime
@@ -96,11 +101,12 @@ class LeezyRecord(WireModel):
 
 
 def platform_of(provider: str | None, url: str | None) -> Platform:
-    """`custom` is whatever link the booker pasted: a Daily room is recognised by its host
-    (any other link, a Zoom one too, is OTHER)."""
+    """`custom` is whatever link the booker pasted, so it is read by its host (a Daily room,
+    a Zoom link on `us02web.zoom.us` too); so is a provider Leezy adds later. Any other
+    host is OTHER."""
     if provider in PROVIDERS:
         return PROVIDERS[provider]
-    return platform_from_url(url, domains={"daily.co"}) or Platform.OTHER
+    return platform_from_url(url) or Platform.OTHER
 
 
 def to_meeting(record: LeezyRecord, raw: dict[str, Any]) -> Meeting:
@@ -110,7 +116,7 @@ def to_meeting(record: LeezyRecord, raw: dict[str, Any]) -> Meeting:
     return Meeting(
         source=Source.LEEZY,
         source_id=record.id,
-        status=STATUSES[attributes.status],
+        status=STATUSES.get(attributes.status, MeetingStatus.UNKNOWN),
         source_status=attributes.status,
         start_time=attributes.start_time,
         title=attributes.title,
@@ -135,10 +141,10 @@ def pushed_statuses(meeting_filter: MeetingFilter) -> list[str | None]:
 
     Leezy filters on one status only, so several wanted statuses become one listing each
     (fetched concurrently, still two rounds; for large data sets they read far fewer pages
-    than the unfiltered listing). All five is one unfiltered listing. An empty list means no
-    Leezy meeting can match.
+    than the unfiltered listing). All five is one unfiltered listing, and so is UNKNOWN (a
+    status we cannot name). An empty list means no Leezy meeting can match.
     """
-    if meeting_filter.statuses is None:
+    if meeting_filter.statuses is None or MeetingStatus.UNKNOWN in meeting_filter.statuses:
         return [None]
     names = [name for name, status in STATUSES.items() if status in meeting_filter.statuses]
     return [None] if len(names) == len(STATUSES) else list(names)

@@ -43,26 +43,29 @@ class ScheduledBots(WireModel):
     scheduled_bots: list[dict[str, Any]]
 
 
-class CustomAttributes(WireModel):
-    """Set by whoever scheduled the bot; the calendar API fills these three."""
-
-    source: str | None = None
-    event_id: str | None = None
-    deduplication_key: str | None = None
-
-
 class MeetStreamBot(WireModel):
+    """One scheduled bot. `bot_id` is opaque text; platform and status lists are open ("etc.",
+    "e.g."), so both are any text."""
+
     bot_id: str
     platform: str  # open-ended ("webex"...): unknown ones are OTHER
     status: str  # lifecycle grows over time: unknown ones are UNKNOWN
     scheduled_join_time: UtcTime
-    custom_attributes: CustomAttributes | None = None
+    # Free-form: whoever scheduled the bot sets it (`{}` by hand, any keys, any JSON values);
+    # the calendar API fills `source`, `event_id`, `deduplication_key`. Only an object.
+    custom_attributes: dict[str, Any] | None = None
     bot_username: str | None = None
     is_scheduled: bool | None = None
 
 
+def _text(attributes: dict[str, Any] | None, key: str) -> str | None:
+    """A custom attribute read only when it is text: other shapes there are not ours."""
+    value = (attributes or {}).get(key)
+    return value if isinstance(value, str) else None
+
+
 def to_bot(record: MeetStreamBot, raw: dict[str, Any]) -> ScheduledBot:
-    attributes = record.custom_attributes or CustomAttributes()
+    attributes = record.custom_attributes
     return ScheduledBot(
         bot_id=record.bot_id,
         platform=PLATFORMS.get(record.platform, Platform.OTHER),
@@ -70,8 +73,8 @@ def to_bot(record: MeetStreamBot, raw: dict[str, Any]) -> ScheduledBot:
         source_status=record.status,
         scheduled_join_time=record.scheduled_join_time,
         username=record.bot_username,
-        calendar_event_id=attributes.event_id,
-        deduplication_key=attributes.deduplication_key,
+        calendar_event_id=_text(attributes, "event_id"),
+        deduplication_key=_text(attributes, "deduplication_key"),
         raw=raw,
     )
 

@@ -44,7 +44,7 @@ NOT_FOUND = 404
 RATE_LIMIT_RETRY_AFTER = 60  # no rate limit is documented: a 429 waits a minute
 MEETING_ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 
-NexorStatus = Literal["scheduled", "confirmed", "completed", "cancelled", "no_show"]
+# Nexor's documented statuses; one it adds later is UNKNOWN (its text kept in sourceStatus).
 STATUSES: dict[str, MeetingStatus] = {
     "scheduled": MeetingStatus.SCHEDULED,
     "confirmed": MeetingStatus.CONFIRMED,
@@ -52,14 +52,17 @@ STATUSES: dict[str, MeetingStatus] = {
     "cancelled": MeetingStatus.CANCELLED,
     "no_show": MeetingStatus.NO_SHOW,
 }
+# Documented location types; one Nexor adds later is no location type (None), not a failed
+# record: we cannot tell whether it is a call or a place. Its link alone then says a platform.
 LOCATIONS = {
     "video": LocationType.VIDEO,
     "phone": LocationType.PHONE,
     "in_person": LocationType.IN_PERSON,
 }
-# Nexor's links are read for these hosts only, and only Daily rooms may lie below theirs.
+# Nexor's links are read for these hosts only; Daily rooms and Zoom's regional hosts
+# (`us02web.zoom.us`) lie below theirs.
 VIDEO_DOMAINS = ("meet.google.com", "zoom.us", "teams.microsoft.com", "daily.co")
-SUBDOMAINS_OF = ("daily.co",)
+SUBDOMAINS_OF = ("daily.co", "zoom.us")
 
 
 class NexorMeetings(WireModel):
@@ -68,7 +71,9 @@ class NexorMeetings(WireModel):
 
 
 class NexorMeeting(WireModel):
-    """Nexor documents its nullable fields as present with null, so all are required."""
+    """One meeting as Nexor's field table types it. Its example shows every field, the
+    nullable ones present with null, so all are required; each `string | null` there may be
+    null in any record. `status` and `location_type` are open text: their lists may grow."""
 
     id: str
     title: str
@@ -76,12 +81,12 @@ class NexorMeeting(WireModel):
     ends_at: UtcTime
     duration_minutes: int
     timezone: str
-    status: NexorStatus
+    status: str  # scheduled|confirmed|completed|cancelled|no_show, more later: STATUSES
     meeting_url: str | None
-    location_type: Literal["video", "phone", "in_person"]
+    location_type: str  # video|phone|in_person, more later: LOCATIONS
     location_details: str | None
-    host_name: str
-    meeting_type: str
+    host_name: str | None  # "Assigned host/agent name": none assigned yet
+    meeting_type: str | None
     attendee_name: str
     attendee_email: str
     confirmed_by_lead: bool
@@ -100,7 +105,7 @@ def is_lead_id(text: str) -> bool:
         return False
 
 
-def platform_of(url: str | None, location: LocationType) -> Platform | None:
+def platform_of(url: str | None, location: LocationType | None) -> Platform | None:
     platform = platform_from_url(url, domains=VIDEO_DOMAINS, subdomains=SUBDOMAINS_OF)
     if platform is not None:
         return platform
@@ -109,11 +114,11 @@ def platform_of(url: str | None, location: LocationType) -> Platform | None:
 
 def to_meeting(record: NexorMeeting, raw: dict[str, Any], lead_id: str) -> Meeting:
     lead = Lead(LeadKey(Source.NEXOR, lead_id), record.attendee_name, record.attendee_email)
-    location = LOCATIONS[record.location_type]
+    location = LOCATIONS.get(record.location_type)
     return Meeting(
         source=Source.NEXOR,
         source_id=record.id,
-        status=STATUSES[record.status],
+        status=STATUSES.get(record.status, MeetingStatus.UNKNOWN),
         source_status=record.status,
         start_time=record.starts_at,
         title=record.title,
@@ -139,9 +144,9 @@ def status_param(meeting_filter: MeetingFilter) -> list[tuple[str, str]] | None:
     """The `status` parameter, [] for none, or None when no Nexor meeting can match.
 
     Statuses Nexor never has are left out; all five is the same as no parameter (and
-    shares its cache entry).
+    shares its cache entry). UNKNOWN stands for statuses we cannot name: no parameter then.
     """
-    if meeting_filter.statuses is None:
+    if meeting_filter.statuses is None or MeetingStatus.UNKNOWN in meeting_filter.statuses:
         return []
     names = [name for name, status in STATUSES.items() if status in meeting_filter.statuses]
     if not names:

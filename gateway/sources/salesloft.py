@@ -17,17 +17,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import (
-    AfterValidator,
-    BeforeValidator,
-    Field,
-    Strict,
-    StrictBool,
-    StrictInt,
-    StrictStr,
-)
+from pydantic import Field, StrictBool, StrictInt, StrictStr
 
 from gateway.errors import BadUserInput, UpstreamBadResponse
 from gateway.model import (
@@ -56,7 +48,7 @@ from gateway.sources.base import (
     validate,
 )
 from gateway.sources.http import JsonAnswer, Params
-from gateway.sources.wire import WireModel, platform_from_url
+from gateway.sources.wire import UtcTime, WireModel, platform_from_url
 
 PER_PAGE = 100
 # Deeper pages cost 8-30 of the team's 600 units a minute: no answer is worth walking on.
@@ -69,28 +61,6 @@ ParamList = list[tuple[str, str]]
 
 
 # --- wire models --------------------------------------------------------------------------
-
-
-def _text_only(value: Any) -> Any:
-    """Times come as text; a number would otherwise pass as a unix timestamp."""
-    if not isinstance(value, str):
-        raise ValueError("a date-time must be a string")
-    return value
-
-
-def _aware_utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("a date-time must carry an offset")
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("a date-time out of range") from None
-
-
-# Not `UtcTime`: Salesloft's times are read by pydantic's own (lax) parser, not fromisoformat.
-WireTime = Annotated[
-    datetime, Strict(False), BeforeValidator(_text_only), AfterValidator(_aware_utc)
-]
 
 
 RecordId = Annotated[StrictInt, Field(gt=0, lt=10**18)]  # what `_RECORD_ID` accepts back
@@ -106,16 +76,25 @@ class SalesloftAttendee(WireModel):
     organizer: StrictBool
     status: StrictStr | None = None  # needsAction|accepted|tentative|declined
     person: SalesloftRef | None = None
-    deleted_at: WireTime | None = None
+    deleted_at: UtcTime | None = None
 
 
 class SalesloftMeeting(WireModel):
+    """The fields the mapping reads. Every meeting has an id, its times, a status and
+    `no_show`; `title`, `end_time`, `canceled_at` may be null, and what a meeting may lack
+    (person, location, attendees, guests...) may be null or omitted. Times are `UtcTime`
+    (Salesloft's own form is `2026-01-15T17:00:00.000000Z`). The fields documented as omitted
+    for single events (`recurrence`, `recurring_interval`) and all others (`crm`,
+    `reschedule_guid`, `account_id`, `task_id`, user ids typed "string" that real answers
+    send as numbers...) are not read, so neither their presence nor their type can fail a
+    record. `status` is open text: its list may grow."""
+
     id: RecordId
     title: StrictStr | None
-    start_time: WireTime
-    end_time: WireTime | None
-    status: Literal["pending", "booked", "failed", "retry"]
-    canceled_at: WireTime | None
+    start_time: UtcTime
+    end_time: UtcTime | None
+    status: StrictStr  # pending|booked|failed|retry, more later: see `meeting_status`
+    canceled_at: UtcTime | None
     no_show: StrictBool
     event_id: StrictStr | None = None
     recipient_name: StrictStr | None = None
@@ -125,8 +104,8 @@ class SalesloftMeeting(WireModel):
     guests: list[StrictStr] | None = None
     attendees: list[SalesloftAttendee] | None = None
     person: SalesloftRef | None = None
-    created_at: WireTime
-    updated_at: WireTime
+    created_at: UtcTime
+    updated_at: UtcTime
 
 
 class SalesloftPaging(WireModel):
@@ -149,14 +128,17 @@ class SalesloftPage(WireModel):
 # --- mapping ------------------------------------------------------------------------------
 
 _PENDING = frozenset({MeetingStatus.PENDING})
-# What an active (not canceled), shown meeting of each Salesloft status maps to.
+# What an active (not canceled), shown meeting of each Salesloft status maps to; a status
+# Salesloft adds later maps to UNKNOWN and cannot be named in a `status` filter.
 _MAPS_TO = {
     "booked": frozenset({MeetingStatus.CONFIRMED, MeetingStatus.COMPLETED}),
     "pending": _PENDING,
     "retry": _PENDING,
     "failed": frozenset({MeetingStatus.FAILED}),
 }
-_ACTIVE_STATUSES = frozenset({MeetingStatus.NO_SHOW}).union(*_MAPS_TO.values())
+_ACTIVE_STATUSES = frozenset({MeetingStatus.NO_SHOW, MeetingStatus.UNKNOWN}).union(
+    *_MAPS_TO.values()
+)
 _RESPONSES = {
     "needsAction": ResponseStatus.NEEDS_ACTION,
     "accepted": ResponseStatus.ACCEPTED,
@@ -172,7 +154,8 @@ _PRODUCT_NAMES = (
 
 
 def meeting_status(meeting: SalesloftMeeting, now: datetime) -> MeetingStatus:
-    """DESIGN §3b precedence: canceled, then no-show, then the status (booked by end time)."""
+    """DESIGN §3b precedence: canceled, then no-show, then the status (booked by end time;
+    one Salesloft adds later is UNKNOWN)."""
     if meeting.canceled_at is not None:
         return MeetingStatus.CANCELLED
     if meeting.no_show:
@@ -182,7 +165,9 @@ def meeting_status(meeting: SalesloftMeeting, now: datetime) -> MeetingStatus:
         return MeetingStatus.COMPLETED if end < now else MeetingStatus.CONFIRMED
     if meeting.status == "failed":
         return MeetingStatus.FAILED
-    return MeetingStatus.PENDING
+    if meeting.status in ("pending", "retry"):
+        return MeetingStatus.PENDING
+    return MeetingStatus.UNKNOWN
 
 
 def _person_lead(ref: SalesloftRef | None, name: str | None, email: str | None) -> Lead | None:
@@ -295,7 +280,8 @@ def _active_params(statuses: frozenset[MeetingStatus] | None) -> ParamList | Non
     """Filters for the active listing (`show_deleted=false`), None when it cannot match.
 
     `no_show` and `status` are pushed only when every dropped meeting maps to an unwanted
-    status; `pending` and `retry` both map to PENDING, so PENDING is not one `status`.
+    status; `pending` and `retry` both map to PENDING, so PENDING is not one `status`, and
+    UNKNOWN is any status we cannot name, so it is no `status` either.
     """
     params: ParamList = [("show_deleted", "false")]
     if statuses is None:
@@ -306,10 +292,11 @@ def _active_params(statuses: frozenset[MeetingStatus] | None) -> ParamList | Non
     if MeetingStatus.NO_SHOW in wanted:
         return params  # a no-show may have any Salesloft status
     upstream = sorted(name for name, mapped in _MAPS_TO.items() if mapped & wanted)
-    if not upstream:
+    unknown = MeetingStatus.UNKNOWN in wanted
+    if not upstream and not unknown:
         return None
     params.append(("no_show", "false"))
-    if len(upstream) == 1:
+    if len(upstream) == 1 and not unknown:
         params.append(("status", upstream[0]))
     return params
 

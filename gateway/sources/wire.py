@@ -30,10 +30,16 @@ def _parse_iso(value: object) -> object:
 
 
 def _to_utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # year 1 at +01:00: a bad response, not a crash
+        raise ValueError("a date-time out of range") from None
 
 
-# ISO 8601 text with an offset, read as an aware datetime in UTC.
+# Every vendor "ISO 8601" / "date-time" field: text with any offset (`Z`, `+00:00`, `-03:00`,
+# `+0530`), with or without fractional seconds, read as an aware datetime in UTC. Refused:
+# text without an offset (its zone is unknown) and anything not text, digits in a string too
+# (pydantic's lax parser would read "1773150902" as unix seconds).
 UtcTime = Annotated[AwareDatetime, BeforeValidator(_parse_iso), AfterValidator(_to_utc)]
 
 # The one table of video hosts: a meeting link on the domain, or below it, is that platform.

@@ -22,7 +22,7 @@ from gateway.errors import (
     UpstreamUnauthorized,
     UpstreamUnavailable,
 )
-from gateway.model import LocationType, MeetingStatus, Platform, Source
+from gateway.model import Attendee, LocationType, Meeting, MeetingStatus, Platform, Source
 from gateway.query import Direction, MeetingFilter, OrderField, Ordering, Position
 from gateway.simulators.cluster import Simulators
 from gateway.simulators.dataset import Dataset
@@ -39,14 +39,39 @@ STATUS = {
     "no_show": MeetingStatus.NO_SHOW,
 }
 PROVIDER = {"google_meet": Platform.GOOGLE_MEET, "zoom": Platform.ZOOM, "teams": Platform.TEAMS}
+HOSTS = {
+    "daily.co": Platform.DAILY,
+    "zoom.us": Platform.ZOOM,
+    "meet.google.com": Platform.GOOGLE_MEET,
+}
 
 
 def expected_platform(attributes: Record) -> Platform:
-    provider, url = attributes["meeting_provider"], attributes["meeting_url"]
+    """The provider, else (`custom`, one Leezy adds later, none) the link's host or a domain
+    above it."""
+    provider, url = attributes.get("meeting_provider"), attributes.get("meeting_url")
     if provider in PROVIDER:
         return PROVIDER[provider]
-    host = urlsplit(url).hostname if url else None
-    return Platform.DAILY if host is not None and host.endswith(".daily.co") else Platform.OTHER
+    host = (urlsplit(url).hostname or "") if url else ""
+    for domain, platform in HOSTS.items():
+        if host == domain or host.endswith("." + domain):
+            return platform
+    return Platform.OTHER
+
+
+def stored(dataset: Dataset, record_id: str, **attributes: Any) -> Record:
+    """A data set record under a new id with these attributes changed (or added)."""
+    record = copy.deepcopy(dataset.leezy[3])
+    record["id"] = record_id
+    record["attributes"].update(attributes)
+    return record
+
+
+async def found(leezy: LeezySource, record_id: str) -> Meeting:
+    """The meeting as the listing maps it (the listing must not fail)."""
+    meeting = await leezy.meeting(record_id, REFERENCE_NOW)
+    assert meeting is not None
+    return meeting
 
 
 def pushed(simulators: Simulators) -> list[dict[str, str]]:
@@ -274,12 +299,133 @@ async def test_meeting_with_a_malformed_id(
     assert simulators.leezy.requests == []
 
 
+async def test_nulls_and_omitted_fields(
+    leezy: LeezySource, simulators: Simulators, dataset: Dataset
+) -> None:
+    """The example's nulls (`cancelled_at`, `cancelled_reason`) and what a booking may lack."""
+    nulls = stored(
+        dataset,
+        "meeting_nulls000001",
+        **dict.fromkeys(
+            (
+                "conversation_id",
+                "title",
+                "description",
+                "end_time",
+                "timezone",
+                "meeting_url",
+                "meeting_provider",
+                "cancelled_at",
+                "cancelled_reason",
+            )
+        ),
+        attendee={"name": None, "email": "lisa@acme.example", "phone": None},
+    )
+    bare = stored(dataset, "meeting_bare00000001")
+    for name in ("conversation_id", "description", "end_time", "attendee", "meeting_provider"):
+        del bare["attributes"][name]
+    simulators.leezy.upsert(nulls)
+    simulators.leezy.upsert(bare)
+
+    meeting = await found(leezy, nulls["id"])
+    assert (meeting.title, meeting.description, meeting.end_time, meeting.timezone) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert (meeting.cancelled_at, meeting.cancellation_reason) == (None, None)
+    assert (meeting.meeting_url, meeting.platform) == (None, Platform.OTHER)
+    assert meeting.attendees == (Attendee(None, "lisa@acme.example", None),)
+    meeting = await found(leezy, bare["id"])
+    assert (meeting.description, meeting.end_time, meeting.attendees) == (None, None, ())
+    assert meeting.platform is expected_platform(bare["attributes"])
+
+
+async def test_times_with_any_offset_and_precision(
+    leezy: LeezySource, simulators: Simulators, dataset: Dataset
+) -> None:
+    record = stored(
+        dataset,
+        "meeting_offsets00001",
+        start_time="2026-03-12T07:00:00-03:00",
+        end_time="2026-03-12T10:30:00.250+00:00",
+        cancelled_at="2026-03-05T12:00:00.5-05:00",
+        created_at="2026-03-01T09:15:00Z",
+        updated_at="2026-03-02T11:00:00+01:00",
+    )
+    simulators.leezy.upsert(record)
+
+    meeting = await found(leezy, record["id"])
+
+    assert meeting.start_time == datetime(2026, 3, 12, 10, 0, tzinfo=UTC)
+    assert meeting.end_time == datetime(2026, 3, 12, 10, 30, 0, 250_000, tzinfo=UTC)
+    assert meeting.cancelled_at == datetime(2026, 3, 5, 17, 0, 0, 500_000, tzinfo=UTC)
+    assert meeting.created_at == datetime(2026, 3, 1, 9, 15, tzinfo=UTC)
+    assert meeting.updated_at == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    for moment in (meeting.start_time, meeting.end_time, meeting.updated_at):
+        assert moment is not None
+        assert moment.tzinfo is UTC
+
+
+async def test_an_unknown_status_is_unknown_and_a_filter_finds_it(
+    leezy: LeezySource, simulators: Simulators, dataset: Dataset
+) -> None:
+    record = stored(dataset, "meeting_unknown00001", status="rescheduled")
+    simulators.leezy.upsert(record)
+
+    unknown = MeetingFilter(statuses=frozenset({MeetingStatus.UNKNOWN}))
+    answer = await leezy.meetings(request(unknown))
+
+    assert [(m.source_id, m.status, m.source_status) for m in answer.meetings] == [
+        (record["id"], MeetingStatus.UNKNOWN, "rescheduled")
+    ]
+    # Leezy's `status` takes only the statuses it documents: one unfiltered listing.
+    assert pushed(simulators) == [{}, {}]
+    either = MeetingFilter(statuses=frozenset({MeetingStatus.UNKNOWN, MeetingStatus.CONFIRMED}))
+    answer = await leezy.meetings(request(either))
+    confirmed = {r["id"] for r in dataset.leezy if r["attributes"]["status"] == "confirmed"}
+    assert {m.source_id for m in answer.meetings} == {record["id"], *confirmed}
+    assert pushed(simulators) == [{}, {}]  # the same listing, from the cache
+
+
+@pytest.mark.parametrize(
+    ("provider", "url", "platform"),
+    [
+        ("custom", "https://us02web.zoom.us/j/123456789", Platform.ZOOM),
+        ("custom", "https://zoom.us/j/123456789", Platform.ZOOM),
+        ("custom", "https://acme.daily.co/standup", Platform.DAILY),
+        ("custom", "https://meet.google.com/abc-defg-hij", Platform.GOOGLE_MEET),
+        ("custom", "https://calendly.example.com/lisa", Platform.OTHER),
+        ("custom", None, Platform.OTHER),
+        ("webex", "https://us02web.zoom.us/j/1", Platform.ZOOM),  # a provider added later
+        ("webex", "https://acme.webex.com/meet/lisa", Platform.OTHER),
+        ("zoom", "https://us02web.zoom.us/j/1", Platform.ZOOM),
+        ("google_meet", None, Platform.GOOGLE_MEET),
+    ],
+)
+async def test_platform_from_provider_or_link(
+    provider: str,
+    url: str | None,
+    platform: Platform,
+    leezy: LeezySource,
+    simulators: Simulators,
+    dataset: Dataset,
+) -> None:
+    record = stored(dataset, "meeting_platform0001", meeting_provider=provider, meeting_url=url)
+    simulators.leezy.upsert(record)
+    assert (await found(leezy, record["id"])).platform is platform
+
+
 @pytest.mark.parametrize(
     ("change", "where"),
     [
         ({"start_time": 1767225600}, "attributes.start_time"),
+        ({"start_time": "1767225600"}, "attributes.start_time"),  # digits are no ISO 8601
         ({"start_time": "2026-03-12T10:00:00"}, "attributes.start_time"),  # no offset
-        ({"status": "rescheduled"}, "attributes.status"),
+        ({"start_time": "0001-01-01T00:00:00+01:00"}, "attributes.start_time"),  # before UTC 1
+        ({"status": 3}, "attributes.status"),
+        ({"status": None}, "attributes.status"),
         ({"chatbot_id": None}, "attributes.chatbot_id"),
     ],
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 import pytest
@@ -102,6 +103,66 @@ async def test_unknown_status_and_platform_and_bare_bot(
     assert (bot.username, bot.calendar_event_id, bot.deduplication_key) == (None, None, None)
 
 
+@pytest.mark.parametrize(
+    ("attributes", "event_id", "deduplication_key"),
+    [
+        ({}, None, None),  # scheduled by hand
+        (None, None, None),
+        ({"source": "calendar_schedule_api", "event_id": "evt-1"}, "evt-1", None),
+        ({"event_id": 42, "deduplication_key": None, "source": 7}, None, None),
+        (
+            {"event_id": {"id": "evt-1"}, "deduplication_key": ["k"], "tags": [1, {"a": None}]},
+            None,
+            None,
+        ),
+        ({"event_id": "evt-2", "deduplication_key": 12.5, "team": {"id": 3}}, "evt-2", None),
+        ({"event_id": True, "deduplication_key": "evt-3:1773309600"}, None, "evt-3:1773309600"),
+    ],
+)
+async def test_custom_attributes_are_free_form(
+    attributes: dict[str, Any] | None,
+    event_id: str | None,
+    deduplication_key: str | None,
+    meetstream: MeetStreamSource,
+    simulators: Simulators,
+    dataset: Dataset,
+) -> None:
+    """Any keys and JSON values: the event and deduplication key are read only as text."""
+    record = {**copy.deepcopy(future_bots(dataset)[0]), "bot_id": "bot-custom"}
+    record["custom_attributes"] = attributes
+    simulators.meetstream.upsert(record)
+
+    bots = await meetstream.scheduled_bots()
+
+    assert len(bots) == len(future_bots(dataset)) + 1
+    bot = next(b for b in bots if b.bot_id == "bot-custom")
+    assert (bot.calendar_event_id, bot.deduplication_key) == (event_id, deduplication_key)
+    assert bot.raw == record
+
+
+async def test_join_times_with_any_offset_and_precision(
+    meetstream: MeetStreamSource, simulators: Simulators, dataset: Dataset
+) -> None:
+    template = future_bots(dataset)[0]
+    joins = {
+        "bot-minus-three": ("2026-03-11T06:00:00-03:00", datetime(2026, 3, 11, 9, tzinfo=UTC)),
+        "bot-fraction": (
+            "2026-03-11T09:00:00.250+05:30",
+            datetime(2026, 3, 11, 3, 30, 0, 250_000, tzinfo=UTC),
+        ),
+        "bot-z": ("2026-03-11T09:00:00Z", datetime(2026, 3, 11, 9, tzinfo=UTC)),
+    }
+    for bot_id, (text, _) in joins.items():
+        record = {**copy.deepcopy(template), "bot_id": bot_id, "scheduled_join_time": text}
+        simulators.meetstream.upsert(record)
+
+    bots = {b.bot_id: b for b in await meetstream.scheduled_bots()}
+
+    for bot_id, (_, moment) in joins.items():
+        assert bots[bot_id].scheduled_join_time == moment
+        assert bots[bot_id].scheduled_join_time.tzinfo is UTC
+
+
 async def test_bot_by_id(
     meetstream: MeetStreamSource, simulators: Simulators, dataset: Dataset
 ) -> None:
@@ -120,7 +181,8 @@ async def test_bot_by_id(
     [
         ({"scheduled_join_time": "2026-03-12T10:00:00"}, "scheduled_join_time"),
         ({"status": None}, "status"),
-        ({"custom_attributes": ["evt1"]}, "custom_attributes"),
+        ({"custom_attributes": ["evt1"]}, "custom_attributes"),  # an object, if anything
+        ({"custom_attributes": "evt1"}, "custom_attributes"),
         ({"bot_username": 7}, "bot_username"),
     ],
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,7 +21,16 @@ from gateway.errors import (
     UpstreamUnauthorized,
     UpstreamUnavailable,
 )
-from gateway.model import Lead, LeadKey, LocationType, MeetingStatus, Platform, Source
+from gateway.model import (
+    Attendee,
+    Lead,
+    LeadKey,
+    LocationType,
+    Meeting,
+    MeetingStatus,
+    Platform,
+    Source,
+)
 from gateway.query import Direction, MeetingFilter, OrderField, Ordering, Position
 from gateway.simulators.cluster import Simulators
 from gateway.simulators.dataset import Dataset
@@ -75,6 +84,8 @@ def expected_platform(record: Record) -> Platform | None:
         return HOSTS[host]
     if host is not None and host.endswith(".daily.co"):
         return Platform.DAILY
+    if host is not None and host.endswith(".zoom.us"):
+        return Platform.ZOOM
     return Platform.OTHER if record["location_type"] == "video" else None
 
 
@@ -84,6 +95,17 @@ def busiest(dataset: Dataset) -> str:
 
 def idle(dataset: Dataset) -> str:
     return next(lead for lead, items in dataset.nexor_meetings.items() if not items)
+
+
+def stored(dataset: Dataset, lead_id: str, **change: Any) -> Record:
+    """The lead's first meeting changed as given, as the simulator's `upsert` takes it."""
+    return {**copy.deepcopy(dataset.nexor_meetings[lead_id][0]), **change, "lead_id": lead_id}
+
+
+async def listed(nexor: NexorSource, lead_id: str, meeting_id: str) -> Meeting:
+    """The meeting as the lead's listing maps it (the listing must not fail)."""
+    answer = await nexor.meetings(request([lead_id]))
+    return next(m for m in answer.meetings if m.source_id == meeting_id)
 
 
 def paths(simulators: Simulators) -> list[str]:
@@ -321,12 +343,134 @@ async def test_meeting_with_a_malformed_id(
     assert simulators.nexor.requests == []
 
 
+async def test_documented_nulls_keep_the_listing(
+    nexor: NexorSource, simulators: Simulators, dataset: Dataset
+) -> None:
+    """Every field Nexor types `string | null` null at once: no host yet is an organizer
+    without a name, and the lead's other meetings are still listed."""
+    lead_id = busiest(dataset)
+    nullable = (
+        "meeting_url",
+        "location_details",
+        "host_name",
+        "meeting_type",
+        "cancelled_at",
+        "cancellation_reason",
+        "no_show_reason",
+        "outcome_notes",
+    )
+    record = stored(dataset, lead_id, **dict.fromkeys(nullable))
+    simulators.nexor.upsert(record)
+
+    answer = await nexor.meetings(request([lead_id]))
+
+    assert len(answer.meetings) == len(dataset.nexor_meetings[lead_id])
+    meeting = next(m for m in answer.meetings if m.source_id == record["id"])
+    assert meeting.organizer == Attendee(None, None, is_organizer=True)
+    assert [a.email for a in meeting.attendees] == [record["attendee_email"], None]
+    assert (meeting.meeting_url, meeting.cancelled_at, meeting.cancellation_reason) == (
+        None,
+        None,
+        None,
+    )
+    assert meeting.platform is expected_platform(record)
+
+
+async def test_times_with_any_offset_and_precision(
+    nexor: NexorSource, simulators: Simulators, dataset: Dataset
+) -> None:
+    lead_id = busiest(dataset)
+    record = stored(
+        dataset,
+        lead_id,
+        starts_at="2026-03-12T07:00:00-03:00",
+        ends_at="2026-03-12T10:30:00.5+00:00",
+        cancelled_at="2026-03-02T16:30:00.123456+05:30",
+        created_at="2026-03-01T09:15:00Z",
+    )
+    simulators.nexor.upsert(record)
+
+    meeting = await listed(nexor, lead_id, record["id"])
+
+    assert meeting.start_time == datetime(2026, 3, 12, 10, 0, tzinfo=UTC)
+    assert meeting.end_time == datetime(2026, 3, 12, 10, 30, 0, 500_000, tzinfo=UTC)
+    assert meeting.cancelled_at == datetime(2026, 3, 2, 11, 0, 0, 123_456, tzinfo=UTC)
+    assert meeting.created_at == datetime(2026, 3, 1, 9, 15, tzinfo=UTC)
+    for moment in (meeting.start_time, meeting.end_time, meeting.cancelled_at):
+        assert moment is not None
+        assert moment.tzinfo is UTC
+
+
+async def test_an_unknown_status_is_unknown_and_a_filter_finds_it(
+    nexor: NexorSource, simulators: Simulators, dataset: Dataset
+) -> None:
+    lead_id = busiest(dataset)
+    record = stored(dataset, lead_id, status="rescheduled")
+    simulators.nexor.upsert(record)
+
+    meeting = await listed(nexor, lead_id, record["id"])
+    assert (meeting.status, meeting.source_status) == (MeetingStatus.UNKNOWN, "rescheduled")
+
+    unknown = await nexor.meetings(request([lead_id], statuses=frozenset({MeetingStatus.UNKNOWN})))
+    assert [m.source_id for m in unknown.meetings] == [record["id"]]
+    wanted = frozenset({MeetingStatus.UNKNOWN, MeetingStatus.CONFIRMED})
+    either = await nexor.meetings(request([lead_id], statuses=wanted))
+    confirmed = {
+        m["id"]
+        for m in dataset.nexor_meetings[lead_id]
+        if m["status"] == "confirmed" and m["id"] != record["id"]
+    }
+    assert {m.source_id for m in either.meetings} == {record["id"], *confirmed}
+    # No `status` parameter could name it: none is sent.
+    assert [r.params.get("status") for r in simulators.nexor.requests] == [None]
+
+
+@pytest.mark.parametrize(
+    ("location_type", "url", "location", "platform"),
+    [
+        ("video", "https://us02web.zoom.us/j/123456789", LocationType.VIDEO, Platform.ZOOM),
+        ("video", "https://zoom.us/j/123456789", LocationType.VIDEO, Platform.ZOOM),
+        ("video", "https://acme.daily.co/standup", LocationType.VIDEO, Platform.DAILY),
+        ("video", "https://whereby.com/acme", LocationType.VIDEO, Platform.OTHER),
+        ("phone", "https://us02web.zoom.us/j/1", LocationType.PHONE, Platform.ZOOM),
+        # A location type Nexor adds later: no location type, the link's host still read.
+        ("hybrid", "https://us02web.zoom.us/j/1", None, Platform.ZOOM),
+        ("hybrid", "https://whereby.com/acme", None, None),
+        ("hybrid", None, None, None),
+    ],
+)
+async def test_location_type_and_platform(
+    location_type: str,
+    url: str | None,
+    location: LocationType | None,
+    platform: Platform | None,
+    nexor: NexorSource,
+    simulators: Simulators,
+    dataset: Dataset,
+) -> None:
+    lead_id = busiest(dataset)
+    record = stored(dataset, lead_id, location_type=location_type, meeting_url=url)
+    simulators.nexor.upsert(record)
+
+    meeting = await listed(nexor, lead_id, record["id"])
+
+    assert (meeting.location_type, meeting.platform, meeting.meeting_url) == (
+        location,
+        platform,
+        url,
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "where"),
     [
-        ({"starts_at": "2026-03-12 10:00"}, "starts_at"),
+        ({"starts_at": "2026-03-12 10:00"}, "starts_at"),  # no offset: which zone?
+        ({"starts_at": 1773309600}, "starts_at"),
         ({"confirmed_by_lead": "yes"}, "confirmed_by_lead"),
-        ({"location_type": "hybrid"}, "location_type"),
+        ({"location_type": 3}, "location_type"),
+        ({"location_type": None}, "location_type"),  # typed `string`, not `string | null`
+        ({"status": None}, "status"),
+        ({"host_name": 42}, "host_name"),
         ({"duration_minutes": "30"}, "duration_minutes"),
     ],
 )

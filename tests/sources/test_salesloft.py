@@ -55,7 +55,8 @@ def _status(record: Record) -> MeetingStatus:
     if record["status"] == "booked":
         ended = time(record["end_time"]) < REFERENCE_NOW
         return S.COMPLETED if ended else S.CONFIRMED
-    return {"pending": S.PENDING, "retry": S.PENDING, "failed": S.FAILED}[record["status"]]
+    known = {"pending": S.PENDING, "retry": S.PENDING, "failed": S.FAILED}
+    return known.get(record["status"], S.UNKNOWN)
 
 
 def _person(record: Record) -> int | None:
@@ -239,6 +240,10 @@ async def test_time_range_is_pushed_down_in_microseconds(
         ({S.SCHEDULED, S.IN_PROGRESS}, []),
         ({S.NO_SHOW, S.SCHEDULED}, [{"show_deleted": "false", "no_show": "true"}]),
         ({S.CANCELLED, S.IN_PROGRESS}, [{"show_deleted": "true"}]),
+        # UNKNOWN is any status Salesloft adds later: no `status` can name it.
+        ({S.UNKNOWN}, [{"show_deleted": "false", "no_show": "false"}]),
+        ({S.UNKNOWN, S.FAILED}, [{"show_deleted": "false", "no_show": "false"}]),
+        ({S.UNKNOWN, S.NO_SHOW}, [{"show_deleted": "false"}]),
     ],
 )
 async def test_status_push_down_keeps_every_match(
@@ -394,6 +399,118 @@ async def test_lead_key_and_lead(
     assert len(simulators.salesloft.requests) == 4
 
 
+# --- what the vendor documents, read as it allows -------------------------------------------
+
+
+def _stored(dataset: Dataset, record_id: int, **change: Any) -> Record:
+    """An active, shown meeting of the data set under a new id, changed as given."""
+    template = next(r for r in dataset.salesloft if r["canceled_at"] is None and not r["no_show"])
+    return {**copy.deepcopy(template), "id": record_id, **change}
+
+
+async def test_an_unknown_status_is_unknown_and_a_filter_finds_it(
+    salesloft: SalesloftSource, dataset: Dataset, simulators: Simulators
+) -> None:
+    """§3b precedence stays: canceled, then no-show, then the status, UNKNOWN if unknown."""
+    cases: dict[int, tuple[Record, MeetingStatus]] = {
+        91_000_001: ({}, S.UNKNOWN),
+        91_000_002: ({"no_show": True}, S.NO_SHOW),
+        91_000_003: ({"canceled_at": "2026-03-01T10:00:00.000000Z"}, S.CANCELLED),
+    }
+    for record_id, (change, _) in cases.items():
+        simulators.salesloft.upsert(_stored(dataset, record_id, status="rescheduled", **change))
+
+    for record_id, (_, status) in cases.items():
+        meeting = await salesloft.meeting(str(record_id), REFERENCE_NOW)
+        assert meeting is not None
+        assert (meeting.status, meeting.source_status) == (status, "rescheduled")
+    simulators.salesloft.reset_requests()
+
+    unknown = await salesloft.meetings(request(MeetingFilter(statuses=frozenset({S.UNKNOWN}))))
+
+    assert (ids(unknown.meetings), unknown.total) == (["91000001"], 1)
+    pushed = [
+        {k: v for k, v in p.items() if k in ("show_deleted", "no_show", "status")}
+        for p in _listing_params(simulators)
+    ]
+    assert pushed == [{"show_deleted": "false", "no_show": "false"}] * 2  # two pages, no status
+
+
+async def test_times_with_any_offset_and_precision(
+    salesloft: SalesloftSource, dataset: Dataset, simulators: Simulators
+) -> None:
+    wire = _stored(
+        dataset,
+        91_000_010,
+        start_time="2026-03-14T06:00:00-03:00",
+        end_time="2026-03-14T09:30:00Z",
+        created_at="2026-03-01T10:00:00+00:00",
+        updated_at="2026-03-02T11:00:00.5+01:00",
+        canceled_at="20260303T120000Z",  # ISO 8601's basic format
+    )
+    simulators.salesloft.upsert(wire)
+
+    meeting = await salesloft.meeting(str(wire["id"]), REFERENCE_NOW)
+
+    assert meeting is not None
+    assert meeting.start_time == datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
+    assert meeting.end_time == datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
+    assert meeting.created_at == datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    assert meeting.updated_at == datetime(2026, 3, 2, 10, 0, 0, 500_000, tzinfo=UTC)
+    assert meeting.cancelled_at == datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
+    for moment in (meeting.start_time, meeting.end_time, meeting.updated_at):
+        assert moment is not None
+        assert moment.tzinfo is UTC
+
+
+async def test_omitted_and_unread_fields_never_fail_a_meeting(
+    salesloft: SalesloftSource, dataset: Dataset, simulators: Simulators
+) -> None:
+    """`recurrence`/`recurring_interval` are omitted for single events; ids documented as
+    strings come as numbers; fields beyond the mapping's are ignored, whatever their type."""
+    single = _stored(dataset, 91_000_020)
+    for name in ("recurrence", "recurring_interval", "event_id", "location", "description"):
+        single.pop(name, None)
+    for name in ("guests", "attendees", "person", "recipient_name", "recipient_email"):
+        single.pop(name, None)
+    recurring = _stored(
+        dataset,
+        91_000_021,
+        recurring=True,
+        recurrence=["RRULE:FREQ=WEEKLY;BYDAY=MO"],
+        recurring_interval="Weekly",
+        last_occurrence_at="2026-06-29T09:00:00.000000Z",
+        account_id=2000001,
+        task_id="81234",
+        calendar_id=None,
+        calendar_type="a_calendar_added_later",
+        owned_by_user={"id": 1234, "_href": "https://api.salesloft.com/v2/users/1234"},
+        booked_by_user={"id": "8c3e-uuid", "_href": None},
+        crm={},
+        crm_references={"opportunity": [1, 2]},
+        reschedule_guid="2f4c9c1e-0000-4000-8000-000000000001",
+        undo_completion_count=0,
+        owned_by_meetings_settings={"email_address": "owner@example.com"},
+        booked_by_meetings_settings=None,
+    )
+    simulators.salesloft.upsert(single)
+    simulators.salesloft.upsert(recurring)
+
+    answer = await salesloft.meetings(request())
+
+    assert answer.total == len(dataset.salesloft) + 2
+    by_id = {m.source_id: m for m in answer.meetings}
+    bare = by_id["91000020"]
+    assert (bare.calendar_event_id, bare.description, bare.meeting_url, bare.lead) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert (bare.attendees, bare.location_type) == ((), None)
+    assert by_id["91000021"].raw == recurring
+
+
 # --- errors ---------------------------------------------------------------------------------
 
 
@@ -401,7 +518,10 @@ async def test_lead_key_and_lead(
     "change",
     [
         {"start_time": 1773150902},
-        {"id": 81000006, "status": "rescheduled"},
+        {"start_time": "1773150902"},  # digits in text are no ISO 8601 date-time
+        {"start_time": "0001-01-01T00:00:00+01:00"},  # before year 1 in UTC
+        {"status": 7},
+        {"status": None},
         {"no_show": None},
         {"start_time": "2026-03-14T09:00:00"},
         {"attendees": [{"email": "a@example.com", "name": "A"}]},

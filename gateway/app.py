@@ -77,11 +77,14 @@ class GatewayGraphQLRouter(GraphQLRouter[Context, None]):
         return await super().process_result(request, result)
 
     def decode_json(self, data: str | bytes) -> object:
-        # Strawberry answers 500 to invalid UTF-8 or a JSON body that is not an object.
+        # Strawberry answers 500 to invalid UTF-8, a JSON body that is not an object, or
+        # one nested deeper than the parser's recursion limit.
         try:
             decoded = json.loads(data)
         except UnicodeDecodeError:
             raise HTTPException(400, "The request body is not UTF-8.") from None
+        except RecursionError:
+            raise HTTPException(400, "The request body is nested too deeply.") from None
         if not isinstance(decoded, dict):
             raise HTTPException(400, "The request body must be a JSON object.")
         return decoded

@@ -13,12 +13,16 @@ from gateway.model import Source
 class SourceSettings(BaseModel):
     base_url: str
     api_key: SecretStr | None = None  # no key: the source is disabled
-    timeout: float = Field(default=5.0, gt=0, le=120)  # seconds for one source's whole answer
+    timeout: float = Field(default=5.0, gt=0, le=120)  # seconds a query waits for the source
+    # Seconds one upstream request may run: past `timeout` it goes on without the query that
+    # waited, so a slow upstream's answer is still cached for the next one.
+    request_timeout: float = Field(default=30.0, gt=0, le=600)
     cache_ttl: float = Field(default=30.0, ge=0)  # seconds an entry is fresh
     stale_ttl: float = Field(default=300.0, ge=0)  # seconds past that it may still be served
     retries: int = Field(default=2, ge=0, le=5)  # for connection errors and 502/503/504
     circuit_failures: int = Field(default=5, ge=1)  # failures in a row that open the circuit
     circuit_cooldown: float = Field(default=30.0, gt=0)  # seconds before a trial request
+    auth_cooldown: float = Field(default=60.0, ge=0)  # seconds not asked after a 401/403
 
     @property
     def enabled(self) -> bool:

@@ -4,7 +4,8 @@ An ASGI middleware in front of `/graphql`. The key is the operation (document, v
 operation name) *and* the credential scope: the upstream credentials this deployment uses
 plus the caller's own `Authorization` header, so two tenants never share an answer. Only
 answers without errors, built from fresh upstream data, are kept, and never longer than the
-shortest fresh TTL of the sources they used. `extensions.responseCache.hit` tells which.
+shortest fresh TTL of the sources they used; an answer with live state (`sources` health)
+is never kept. `extensions.responseCache.hit` tells which.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from gateway.api.usage import USAGE_SCOPE_KEY, usage_extension
+from gateway.api.usage import LIVE_SCOPE_KEY, USAGE_SCOPE_KEY, usage_extension
 from gateway.cache.backends import ByteStore
 from gateway.cache.entries import KEY_PREFIX, fingerprint
 from gateway.config import Settings
@@ -45,8 +46,8 @@ class WholeResponseCache:
         self._default_ttl = min((settings.source(s).cache_ttl for s in enabled), default=0.0)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.path:
-            await self.app(scope, receive, send)
+        if not (_is_json_post(scope) and scope["path"] == self.path):
+            await self.app(scope, receive, send)  # GraphQL answers (or refuses) the rest
             return
         body, complete = await _read_body(receive)
         replay = _replaying(body, complete, receive)
@@ -61,7 +62,7 @@ class WholeResponseCache:
             return
         response = _Recorder(send)
         await self.app(scope, replay, response.send)
-        ttl = self._ttl(scope.get(USAGE_SCOPE_KEY))
+        ttl = 0.0 if scope.get(LIVE_SCOPE_KEY) else self._ttl(scope.get(USAGE_SCOPE_KEY))
         keep = response.cacheable_body() if ttl > 0 else None
         if keep is not None:
             await store.write(key, keep, ttl)
@@ -69,7 +70,7 @@ class WholeResponseCache:
     def _key(self, scope: Scope, body: bytes) -> str | None:
         try:
             payload = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None  # not for us to judge: GraphQL answers it
         if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
             return None
@@ -90,6 +91,13 @@ class WholeResponseCache:
         if not usage.sources:
             return self._default_ttl
         return min(self.settings.source(s).cache_ttl for s in usage.sources)
+
+
+def _is_json_post(scope: Scope) -> bool:
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return False
+    content_type = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
+    return content_type.split(b";")[0].strip().lower() == b"application/json"
 
 
 def _credential(settings: Settings, source: Source) -> str:

@@ -20,6 +20,7 @@ class Context(BaseContext):
         self.gateway = gateway
         self.now = now or datetime.now(UTC)  # one "now" for the whole request
         self.upstream_errors: list[ReportedError] = []
+        self.live = False  # the answer shows live state (health): never cached whole
         self._bots: asyncio.Future[BotListing] | None = None
         self.meeting_by_event = DataLoader[str, Meeting | None](self._load_meetings_by_event)
         self.lead = DataLoader[LeadKey, Lead | None](self._load_leads)

@@ -140,7 +140,9 @@ async def meeting_of_bot(info: Info, calendar_event_id: str | None) -> model.Mee
 
 
 def sources(info: Info) -> list[SourceHealth]:
-    return context(info).gateway.health()
+    ctx = context(info)
+    ctx.live = True
+    return ctx.gateway.health()
 
 
 async def entity(info: Info, type_name: str, representation: dict[str, Any]) -> Node | None:

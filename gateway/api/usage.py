@@ -1,4 +1,5 @@
-"""`extensions.upstream` of every response: the upstream traffic this operation caused."""
+"""`extensions.upstream` of every response: the upstream traffic this operation caused; and
+for the HTTP layer's whole-response cache, that tally and whether the answer is live."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from gateway.usage import Usage, query_tally
 
 # Where the operation's tally is left for the HTTP layer (the whole-response cache reads it).
 USAGE_SCOPE_KEY = "gateway.usage"
+LIVE_SCOPE_KEY = "gateway.live"  # True: the answer shows live state, never to be kept
 
 
 class UpstreamUsage(SchemaExtension):
@@ -20,9 +22,11 @@ class UpstreamUsage(SchemaExtension):
         with query_tally() as usage:
             self.usage = usage
             yield
-        request = getattr(self.execution_context.context, "request", None)
+        context = self.execution_context.context
+        request = getattr(context, "request", None)
         if request is not None:
             request.scope[USAGE_SCOPE_KEY] = usage
+            request.scope[LIVE_SCOPE_KEY] = getattr(context, "live", False)
 
     def get_results(self) -> dict[str, Any]:
         if self.usage is None:

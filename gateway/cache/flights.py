@@ -17,6 +17,7 @@ class Flight:
 
     task: asyncio.Future[Entry]
     stored: bool = False  # one of its callers stored the answer already
+    keeper: bool = False  # a background task stores it when no caller waits any more
 
 
 class Flights:

@@ -30,7 +30,7 @@ class UpstreamCache:
         self.store = store
         self._clock = clock
         self._flights = Flights(clock)
-        self._refreshing: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] = set()  # refreshes, late answers
 
     async def get(
         self,
@@ -72,8 +72,12 @@ class UpstreamCache:
         if flight is None:
             flight = self._flights.take_off(key, load)
             served = Served.UPSTREAM
-        # Shielded: a caller that gives up (its timeout) does not cancel the others' request.
-        entry = await asyncio.shield(flight.task)
+        # Shielded: a caller that gives up (its timeout) does not cancel the request.
+        try:
+            entry = await asyncio.shield(flight.task)
+        except asyncio.CancelledError:
+            self._keep_when_landed(key, flight, freshness, accept)
+            raise
         value = accept(entry)
         if freshness.keep_s > 0:
             await self._store_once(key, flight, entry, freshness)
@@ -101,9 +105,30 @@ class UpstreamCache:
                 return  # stale-if-error: the old entry is served until it expires
             await self._store_once(key, flight, entry, freshness)
 
-        task = asyncio.create_task(revalidate(), context=detached)
-        self._refreshing.add(task)
-        task.add_done_callback(self._refreshing.discard)
+        self._track(asyncio.create_task(revalidate(), context=detached))
+
+    def _keep_when_landed(
+        self, key: str, flight: Flight, freshness: Freshness, accept: Callable[[Entry], object]
+    ) -> None:
+        """A slow answer outlives the query that gave up on it: stored when it lands (the
+        client's request timeout bounds the wait), so the next query is served at once."""
+        if freshness.keep_s <= 0 or flight.keeper:
+            return
+        flight.keeper = True
+
+        async def keep() -> None:
+            try:
+                entry = await flight.task
+                accept(entry)
+            except Exception:  # a failure is no answer to keep (the client has judged it)
+                return
+            await self._store_once(key, flight, entry, freshness)
+
+        self._track(asyncio.create_task(keep(), context=contextvars.Context()))
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _store_once(
         self, key: str, flight: Flight, entry: Entry, freshness: Freshness
@@ -118,12 +143,12 @@ class UpstreamCache:
         return None if data is None else Entry.decode(data)
 
     async def settle(self) -> None:
-        """Wait for the background refreshes under way (tests, benchmarks, shutdown)."""
-        while self._refreshing:
-            await asyncio.gather(*self._refreshing, return_exceptions=True)
+        """Wait for the background work under way (tests, benchmarks, shutdown)."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     async def close(self) -> None:
-        for task in self._refreshing:
+        for task in self._background:
             task.cancel()
         await self.settle()
         await self.store.close()

@@ -1,4 +1,4 @@
-"""HTTP to one upstream: cache, auth, timeout, retries, error mapping, circuit breaker, health.
+"""HTTP to one upstream: cache, auth, timeout, retries, error mapping, guard, health.
 
 Every upstream answer goes through `UpstreamClient.get`, so no source module deals with
 sockets, the cache, status codes it does not expect, or bodies that are not JSON. Error
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +20,6 @@ from gateway.cache.entries import Entry, Freshness, Served, fingerprint, request
 from gateway.cache.upstream import UpstreamCache
 from gateway.config import SourceSettings
 from gateway.errors import (
-    CircuitOpen,
     UpstreamBadResponse,
     UpstreamError,
     UpstreamRateLimited,
@@ -30,6 +28,7 @@ from gateway.errors import (
     UpstreamUnavailable,
 )
 from gateway.model import Source
+from gateway.sources.guard import CircuitBreaker, UpstreamGuard, retry_after_seconds
 from gateway.usage import record
 
 MAX_BODY_BYTES = 20 * 1024 * 1024
@@ -42,37 +41,6 @@ T = TypeVar("T")
 class Health:
     last_success_at: datetime | None = None
     last_error: str | None = None
-
-
-class CircuitBreaker:
-    """Opens after `threshold` failures in a row; after `cooldown_s` lets one trial through."""
-
-    def __init__(self, threshold: int, cooldown_s: float) -> None:
-        self.threshold = threshold
-        self.cooldown_s = cooldown_s
-        self._failures = 0
-        self._opened_at: float | None = None
-
-    def allow(self) -> bool:
-        if self._opened_at is None:
-            return True
-        if time.monotonic() - self._opened_at >= self.cooldown_s:
-            self._opened_at = time.monotonic()  # half-open: this caller is the trial
-            return True
-        return False
-
-    def retry_after(self) -> int:
-        if self._opened_at is None:
-            return 0
-        return max(1, round(self.cooldown_s - (time.monotonic() - self._opened_at)))
-
-    def record(self, ok: bool) -> None:
-        if ok:
-            self._failures, self._opened_at = 0, None
-            return
-        self._failures += 1
-        if self._failures >= self.threshold:
-            self._opened_at = time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -105,8 +73,10 @@ class UpstreamClient:
         self._cache_scope = f"{source.value}:{credential}"
         self._headers = {"Accept": "application/json", **auth_headers}
         self._default_retry_after = default_retry_after
-        self._timeout = aiohttp.ClientTimeout(total=settings.timeout)
-        self.breaker = CircuitBreaker(settings.circuit_failures, settings.circuit_cooldown)
+        # A request may outlive the query that waited for it: its answer is then cached.
+        self._timeout = aiohttp.ClientTimeout(total=max(settings.timeout, settings.request_timeout))
+        breaker = CircuitBreaker(settings.circuit_failures, settings.circuit_cooldown)
+        self.guard = UpstreamGuard(source, breaker, settings.auth_cooldown)
         self.health = Health()
 
     async def get(
@@ -128,15 +98,15 @@ class UpstreamClient:
             try:
                 body = json.loads(entry.body)
             except ValueError:
-                error = UpstreamBadResponse(self.source, "answered with malformed JSON")
+                error: UpstreamError = UpstreamBadResponse(
+                    self.source, "answered with malformed JSON"
+                )
             else:
                 try:
                     return parse(JsonAnswer(entry.status, body))
-                except UpstreamBadResponse as bad:
-                    error = bad
-            # A wrong answer is a failure of the upstream, like an error status.
-            self.breaker.record(ok=False)
-            self.health.last_error = error.message
+                except UpstreamError as refused:  # a wrong shape, or a refusal in the body
+                    error = refused
+            self._judge(error)
             raise error
 
         value, served = await self._cache.get(
@@ -145,28 +115,32 @@ class UpstreamClient:
             lambda: self._request(path, params, expected),
             accept,
         )
-        if served is not Served.UPSTREAM:  # requests sent are counted as they are sent
+        if served is Served.UPSTREAM:  # a fresh answer that validated: the upstream is well
+            self.guard.succeeded()
+            self.health.last_success_at = datetime.now(UTC)
+        else:  # requests sent are counted as they are sent
             record(self.source, served)
         return value
+
+    def _judge(self, error: UpstreamError) -> None:
+        """What a failed request says of the upstream, for the next ones."""
+        self.health.last_error = error.message
+        if isinstance(error, UpstreamRateLimited):
+            self.guard.rate_limited(error.retry_after_seconds or 0)
+        elif isinstance(error, UpstreamUnauthorized):
+            self.guard.refused()
+        else:
+            self.guard.failed()
 
     async def _request(
         self, path: str, params: Params, expected: Collection[int]
     ) -> tuple[int, bytes]:
-        if not self.breaker.allow():
-            raise CircuitOpen(
-                self.source,
-                "circuit open after repeated failures",
-                retry_after_seconds=self.breaker.retry_after(),
-            )
+        self.guard.check()
         try:
-            answer = await self._get_with_retries(path, params, expected)
+            return await self._get_with_retries(path, params, expected)
         except UpstreamError as error:
-            self.breaker.record(ok=isinstance(error, UpstreamUnauthorized | UpstreamRateLimited))
-            self.health.last_error = error.message
+            self._judge(error)
             raise
-        self.breaker.record(ok=True)
-        self.health.last_success_at = datetime.now(UTC)
-        return answer
 
     async def _get_with_retries(
         self, path: str, params: Params, expected: Collection[int]
@@ -198,7 +172,7 @@ class UpstreamClient:
                 body = await _read_capped(response)
         except TimeoutError:
             raise UpstreamTimeout(
-                self.source, f"no answer within {self.settings.timeout:g} s"
+                self.source, f"no answer within {self._timeout.total:g} s"
             ) from None
         except aiohttp.ClientError as error:
             raise _Retryable(
@@ -212,11 +186,11 @@ class UpstreamClient:
         if status in (401, 403):
             return UpstreamUnauthorized(self.source, f"refused the credentials ({status})")
         if status == 429:
-            seconds = int(retry_after) if retry_after and retry_after.isdigit() else None
+            seconds = retry_after_seconds(retry_after)
             return UpstreamRateLimited(
                 self.source,
                 "rate limit exceeded",
-                retry_after_seconds=seconds or self._default_retry_after,
+                retry_after_seconds=self._default_retry_after if seconds is None else seconds,
             )
         failed = UpstreamUnavailable(self.source, f"server error ({status})")
         return _Retryable(failed) if status in RETRYABLE_STATUSES else failed

@@ -7,6 +7,7 @@ shared by two app instances (and never across credentials), and DataLoader call 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -183,6 +184,20 @@ async def test_answers_with_errors_or_no_fresh_ttl_are_not_kept_whole(
             assert ("errors" in first) is (name == "an error")
             again = await gql(PAGE, variables)
             assert again["extensions"]["responseCache"] == {"hit": kept}, name
+
+
+async def test_only_json_posts_and_answers_without_live_state_are_kept_whole(
+    settings: Settings, simulators: Simulators
+) -> None:
+    async with gateway(settings) as (gql, _):
+        await gql(PAGE, {"first": 5})  # kept whole: the same operation as text/plain next
+        payload = json.dumps({"query": PAGE, "variables": {"first": 5}})
+        headers = {"Content-Type": "text/plain"}
+        async with gql.http.post(gql.url, data=payload, headers=headers) as response:
+            assert response.status == 400  # what the GraphQL view says, not a cached answer
+        health = "{ sources { source lastSuccessAt lastError } }"
+        bodies = [await gql(health) for _ in range(2)]
+    assert [b["extensions"]["responseCache"] for b in bodies] == [{"hit": False}] * 2
 
 
 async def test_the_whole_response_cache_can_be_switched_off(

@@ -41,6 +41,14 @@ async def test_graphiql_page_is_self_hosted_with_the_example_query(
         (b"query { __typename }", "text/plain"),
         (b'{"query": 42}', "application/json"),
         (b'{"query": "{ __typename }", "variables": [1]}', "application/json"),
+        (b"[" * 100_000 + b"]" * 100_000, "application/json"),  # deeper than the parser goes
+        (
+            b'{"query": "{ __typename }", "variables": {"a": '
+            + b"[" * 100_000
+            + b"]" * 100_000
+            + b"}}",
+            "application/json",
+        ),
     ],
 )
 async def test_bad_request_bodies_are_400(

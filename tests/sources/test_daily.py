@@ -173,10 +173,53 @@ async def test_meeting_by_id(daily: DailySource, dataset: Dataset, simulators: S
     assert len(simulators.daily.requests) == 2
 
 
+GUEST: Record = {
+    "user_id": None,
+    "participant_id": "p-guest",
+    "user_name": None,
+    "join_time": 1,
+    "duration": 2,
+}
+NAMED: Record = {
+    "user_id": "u-1",
+    "participant_id": "p-named",
+    "user_name": "Ana",
+    "join_time": 3,
+    "duration": 4,
+}
+
+
+@pytest.mark.parametrize(
+    "participants",
+    [
+        [GUEST, NAMED],  # what Daily answers: an array
+        {"p-guest": GUEST, "p-named": NAMED},  # what its prose says: "a participants object"
+    ],
+)
+async def test_participants_with_null_user_ids_and_names(
+    daily: DailySource, dataset: Dataset, simulators: Simulators, participants: object
+) -> None:
+    """A guest without user id and name is an attendee without a name, the listing is fine."""
+    session = {**dataset.daily[3], "participants": participants}
+    simulators.daily.upsert(session)
+
+    answer = await daily.meetings(request())
+    meeting = await daily.meeting(session["id"], REFERENCE_NOW)
+
+    assert answer.total == len(dataset.daily)
+    assert meeting is not None
+    assert meeting in answer.meetings
+    people = [(a.name, a.email, a.joined_at, a.duration_seconds) for a in meeting.attendees]
+    assert people == [(None, None, _utc(1), 2), ("Ana", None, _utc(3), 4)]
+
+
 @pytest.mark.parametrize(
     "change",
     [
         {"start_time": "2026-03-01T10:00:00Z"},
+        {"participants": [{**GUEST, "user_name": 7}]},
+        {"participants": {"p-guest": "Ana"}},
+        {"participants": None},
         {"ongoing": "yes"},
         {"participants": [{"participant_id": "p1", "join_time": 1, "duration": 2}]},
         {"duration": None},
@@ -228,10 +271,12 @@ async def test_refused_credentials_are_unauthorized(
         await source.meetings(request())
     if key:
         assert key not in raised.value.message
-    with pytest.raises(UpstreamUnauthorized):
+    with pytest.raises(UpstreamUnauthorized) as again:
         await source.meeting(simulators.dataset.daily[0]["id"], REFERENCE_NOW)
+    assert again.value.retry_after_seconds == round(config.auth_cooldown)
     expected = {"wrong-key-123": 401, "": 400, FORBIDDEN_KEY: 403}[key]
-    assert [c.status for c in simulators.daily.requests] == [expected, expected]
+    # Refused credentials are not offered again within the cool-down: one request.
+    assert [c.status for c in simulators.daily.requests] == [expected]
 
 
 def test_daily_has_no_update_time(daily: DailySource) -> None:

@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import uvicorn
 from pydantic import SecretStr
@@ -19,7 +19,8 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.model import Source
 from gateway.simulators.cluster import DEFAULT_PORTS, NAMES, Simulators, running_simulators
-from gateway.simulators.dataset import DEFAULT_SEED, DatasetSizes, build_dataset
+from gateway.simulators.dataset import DEFAULT_SEED, Dataset, DatasetSizes, build_dataset
+from gateway.simulators.scale import MAX_SCALE
 
 
 def _port(text: str) -> int:
@@ -34,6 +35,16 @@ def _size(text: str) -> int:
     if not 0 <= size <= 100_000:
         raise argparse.ArgumentTypeError("a size is between 0 and 100000")
     return size
+
+
+def _scale(text: str) -> int:
+    try:
+        scale = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 1 <= scale <= MAX_SCALE:
+        raise argparse.ArgumentTypeError(f"the scale is between 1 and {MAX_SCALE}, not {scale}")
+    return scale
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,11 +80,16 @@ def _add_simulator_arguments(simulate: argparse.ArgumentParser) -> None:
             help=f"port of the {name} simulator (default {DEFAULT_PORTS[name]})",
         )  # fmt: skip
     simulate.add_argument("--seed", type=int, default=DEFAULT_SEED, help="data set seed")
+    simulate.add_argument(
+        "--scale", type=_scale, metavar="N",
+        help=f"a real-sized account, N (1-{MAX_SCALE}) times a small team's: ties on shared start "
+        "times, nulls wherever the vendors allow (without it: the default data set)",
+    )  # fmt: skip
     for size in fields(DatasetSizes):
         flag = f"--{size.name.replace('_', '-')}-count"
         simulate.add_argument(
-            flag, dest=f"size_{size.name}", type=_size, default=size.default, metavar="N",
-            help=f"records for {size.name} (default {size.default})",
+            flag, dest=f"size_{size.name}", type=_size, metavar="N",
+            help=f"records for {size.name} (default {size.default}, or as --scale says)",
         )  # fmt: skip
     simulate.add_argument(
         "--no-rate-limits", action="store_true", help="do not enforce the documented rate limits"
@@ -100,9 +116,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def dataset_sizes(args: argparse.Namespace) -> DatasetSizes:
+    """The sizes `--scale` gives (or the defaults), with each `--<api>-count` given on top."""
+    base = DatasetSizes() if args.scale is None else DatasetSizes.scaled(args.scale)
+    given = {f.name: getattr(args, f"size_{f.name}") for f in fields(DatasetSizes)}
+    return replace(base, **{name: size for name, size in given.items() if size is not None})
+
+
 def _simulators(args: argparse.Namespace) -> AbstractAsyncContextManager[Simulators]:
-    sizes = DatasetSizes(**{f.name: getattr(args, f"size_{f.name}") for f in fields(DatasetSizes)})
-    dataset = build_dataset(seed=args.seed, sizes=sizes)
+    dataset = build_dataset(seed=args.seed, sizes=dataset_sizes(args), scale=args.scale)
     ports = {name: getattr(args, f"{name}_port") for name in NAMES}
     return running_simulators(
         dataset, host=args.host, ports=ports, rate_limits=not args.no_rate_limits
@@ -112,12 +134,16 @@ def _simulators(args: argparse.Namespace) -> AbstractAsyncContextManager[Simulat
 async def _simulate(args: argparse.Namespace) -> None:
     async with _simulators(args) as simulators:
         print_simulators(simulators, host=args.host)
+        if args.scale is not None:
+            print_counts(simulators.dataset, scale=args.scale)
         await _until_interrupted()
 
 
 async def _demo(args: argparse.Namespace) -> None:
     async with _simulators(args) as simulators:
         print_simulators(simulators, host=args.host)
+        if args.scale is not None:
+            print_counts(simulators.dataset, scale=args.scale)
         settings = Settings()  # the environment still sets timeouts, cache...
         upstreams = {
             sim.name: settings.source(Source(sim.name)).model_copy(
@@ -139,6 +165,17 @@ def print_simulators(simulators: Simulators, *, host: str) -> None:
         base_url = f"http://{host}:{simulator.port}{simulator.api.prefix}"
         print(f"  {simulator.name:<11} {base_url:<36} key {simulator.api_key}")
     print("Admin API: <origin>/__admin/{requests,faults,records,rate-limits}.")
+    sys.stdout.flush()
+
+
+def print_counts(dataset: Dataset, *, scale: int) -> None:
+    """How big the scaled account came out (some counts are drawn, not given)."""
+    nexor = sum(len(meetings) for meetings in dataset.nexor_meetings.values())
+    print(
+        f"Records at scale {scale}: leezy {len(dataset.leezy)} meetings, nexor {nexor} meetings "
+        f"of {len(dataset.nexor_leads)} leads, meetstream {len(dataset.meetstream)} bots, "
+        f"salesloft {len(dataset.salesloft)} meetings, daily {len(dataset.daily)} sessions."
+    )
     sys.stdout.flush()
 
 

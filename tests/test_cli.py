@@ -7,10 +7,14 @@ import re
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 
 import aiohttp
+import pytest
 
+from gateway.cli import build_parser, dataset_sizes
 from gateway.simulators.cluster import NAMES
+from gateway.simulators.dataset import DatasetSizes
 
 LINE = re.compile(r"^\s+(\w+)\s+(http://\S+)\s+key (\S+)$")
 
@@ -60,3 +64,41 @@ async def test_simulate_rejects_a_bad_port() -> None:
     _, stderr = await asyncio.wait_for(process.communicate(), 20)
     assert process.returncode == 2
     assert b"70000 is not a TCP port" in stderr
+
+
+@pytest.mark.parametrize("command", ["simulate", "demo"])
+@pytest.mark.parametrize("value", ["0", "201", "-3", "abc", "2.5", ""])
+def test_scale_must_be_an_integer_from_1_to_200(
+    command: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args([command, "--scale", value])
+    assert exited.value.code == 2
+    assert "argument --scale" in capsys.readouterr().err
+
+
+def test_scale_sets_the_sizes_and_a_count_given_overrides_its_own() -> None:
+    args = build_parser().parse_args(["simulate", "--scale", "3", "--salesloft-count", "10"])
+    assert (args.scale, dataset_sizes(args)) == (3, replace(DatasetSizes.scaled(3), salesloft=10))
+    args = build_parser().parse_args(["demo", "--daily-count", "5"])
+    assert (args.scale, dataset_sizes(args)) == (None, DatasetSizes(daily=5))
+
+
+async def test_simulate_at_scale_prints_the_record_counts() -> None:
+    ports = [arg for name in NAMES for arg in (f"--{name}-port", "0")]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gateway", "simulate", *ports, "--scale", "2",
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    try:
+        line = ""
+        while not line.startswith("Records at scale 2:"):
+            line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+            assert line, "simulate exited before printing the record counts"
+        for count in ("leezy 240 meetings", "of 50 leads", "meetstream 80 bots", "salesloft 300"):
+            assert count in line
+        assert re.search(r"nexor \d+ meetings.*daily \d+ sessions", line)
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(process.wait(), 10) == 0

@@ -21,7 +21,7 @@ import copy
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from random import Random
 
 from aiohttp import web
@@ -36,7 +36,8 @@ from gateway.simulators.core import (
 )
 from gateway.simulators.params import BadValue, parse_int
 from gateway.simulators.ratelimit import SlidingWindow
-from gateway.simulators.seed import SeedPools
+from gateway.simulators.scale import Starts, starts_for
+from gateway.simulators.seed import RoomBooking, SeedPools
 
 PRIMARY_KEY = "5ad1e9c4d0b8f7a3e2c1b6a9d8e7f0c35ad1e9c4d0b8f7a3e2c1b6a9d8e7f0c3"
 SECOND_KEY = "7c0ffee1d2a3b4c5d6e7f8091a2b3c4d7c0ffee1d2a3b4c5d6e7f8091a2b3c4d"  # second tenant
@@ -270,28 +271,47 @@ def build_records(pools: SeedPools, count: int) -> list[Record]:
     users = _user_ids(pools)
     now = _unix(pools.now)
     builder = _SessionBuilder(pools, rng, users, now)
+    delays: dict[datetime, int] = {}
     for booking in pools.room_bookings:
         if booking.start >= pools.now:
             continue  # Daily only knows sessions that started
-        start = min(_unix(booking.start) + rng.randint(0, 14), now - 1)  # ~15 s accuracy
+        start = min(_unix(booking.start) + _delay(pools, rng, booking, delays), now - 1)
         builder.add(booking.room, start, booking.minutes * 60 + rng.randint(-150, 180))
+    starts = starts_for(
+        pools, rng, claimed=[_moment(s["start_time"]) for s in builder.sessions], future=False
+    )
     rooms = [f"demo-room-{index + 1:02d}" for index in range(max(1, count // 3))]
-    shared = [_unix(moment) for moment in pools.shared_starts if moment < pools.now]
+    # At scale `starts` (a Timeline) makes the ties; the default uses the shared starts.
+    shared = [] if pools.scale else [_unix(m) for m in pools.shared_starts if m < pools.now]
     for index in range(count):
-        if shared and index < 2:
-            start = shared[0]  # two sessions in different rooms start at once: a sort tie
-        elif shared and rng.random() < 0.125:
-            start = rng.choice(shared)  # exactly when another API's meeting starts
-        else:
-            start = _unix(pools.start(rng, future=False))
+        start = _demo_start(rng, starts, shared, index)
         duration = rng.choice(DURATIONS_MIN) * 60 + rng.randint(-60, 90)
         if start + duration >= now:
             duration = max(60, now - start - rng.randint(60, 900))
         builder.add(builder.free_room(rooms, start, start + duration), start, duration)
     for _ in range(rng.choice((3, 4))):
         start = now - rng.randint(60, 3540)
+        while not starts.claim(_moment(start)):
+            start -= 1  # at scale: a live session starts alone
         builder.add(builder.free_room(rooms, start, now), start, now - start)
     return sorted(builder.sessions, key=_order_key, reverse=True)
+
+
+def _delay(pools: SeedPools, rng: Random, booking: RoomBooking, delays: dict[datetime, int]) -> int:
+    """Seconds before Daily logs a booked session (~15 s accuracy). At scale every session of
+    one booked instant gets the same delay, so a tie among bookings stays a tie in Daily."""
+    if pools.scale is None or booking.start not in delays:
+        delays[booking.start] = rng.randint(0, 14)
+    return delays[booking.start]
+
+
+def _demo_start(rng: Random, starts: Starts, shared: list[int], index: int) -> int:
+    """Some sessions start exactly when another API's meetings do (a tie in the merge)."""
+    if shared and index < 2:
+        return shared[0]  # two sessions in different rooms start at once: a sort tie
+    if shared and rng.random() < 0.125:
+        return rng.choice(shared)  # exactly when another API's meeting starts
+    return _unix(starts.next())
 
 
 class _SessionBuilder:
@@ -361,3 +381,7 @@ def _user_ids(pools: SeedPools) -> dict[str, str]:
 
 def _unix(moment: datetime) -> int:
     return int(moment.timestamp())
+
+
+def _moment(unix: int) -> datetime:
+    return datetime.fromtimestamp(unix, UTC)

@@ -24,6 +24,7 @@ from gateway.simulators.core import (
 )
 from gateway.simulators.params import BadValue, parse_bool, parse_datetime, parse_int, record_time
 from gateway.simulators.ratelimit import SlidingWindow
+from gateway.simulators.scale import cycled, starts_for, tied_seconds
 from gateway.simulators.seed import SeedPools, iso_z
 
 STATUSES = ("scheduled", "confirmed", "completed", "cancelled", "no_show")
@@ -165,11 +166,12 @@ def build_records(pools: SeedPools, count: int) -> list[Record]:
     rng = pools.rng("leezy")
     chatbots = [f"cb_{rng.getrandbits(40):010x}" for _ in range(4)]
     bookings = pools.room_bookings[: len(pools.room_bookings) // 2]
+    starts = starts_for(pools, rng, claimed=[booking.start for booking in bookings])
     records: list[Record] = []
     for index in range(count):
         person = rng.choice(pools.people)
-        booking = bookings[index // 6 % len(bookings)] if index % 6 == 0 else None
-        start = booking.start if booking else pools.start(rng)
+        booking = cycled(pools, bookings, index // 6) if index % 6 == 0 else None
+        start = booking.start if booking else starts.next()
         minutes = booking.minutes if booking else rng.choice((15, 30, 45, 60))
         past = start <= pools.now
         status = STATUSES[index % 5] if index < 10 else _status_for(rng, past=past)
@@ -207,8 +209,20 @@ def build_records(pools: SeedPools, count: int) -> list[Record]:
                 },
             }
         )
+    if pools.scale is not None:
+        _tie_times(pools.rng("leezy:ties"), records)
     records.sort(key=lambda item: item["attributes"]["created_at"])
     return records
+
+
+def _tie_times(rng: random.Random, records: list[Record]) -> None:
+    """At scale creation and update times tie too (a chatbot's bulk sync), as starts do."""
+    attributes = [record["attributes"] for record in records]
+    for key in ("created_at", "updated_at"):
+        texts = [item[key] for item in attributes]
+        values = tied_seconds(rng, texts, created=key == "created_at")
+        for item, value in zip(attributes, values, strict=True):
+            item[key] = value
 
 
 def _status_for(rng: random.Random, *, past: bool) -> str:

@@ -33,7 +33,8 @@ from gateway.simulators.core import (
     utc_now,
 )
 from gateway.simulators.params import BadValue, parse_int, record_time
-from gateway.simulators.seed import SeedPools, iso_offset
+from gateway.simulators.scale import starts_for
+from gateway.simulators.seed import CalendarEvent, SeedPools, iso_offset
 
 PLATFORMS = ("google_meet", "zoom", "microsoft_teams", "webex")
 LIFECYCLE = (
@@ -161,22 +162,22 @@ def build_records(pools: SeedPools, count: int) -> list[Record]:
     A quarter are past (bots that already ran, never listed); a tenth of the bots join
     future events unknown to the pool. Every lifecycle status
     appears among the future bots, so the gateway meets them all in a listing.
+    At scale, half of those strangers were scheduled by hand: no calendar attributes (`{}`).
     """
     rng = pools.rng("meetstream")
     known = {event.event_id for event in pools.calendar_events}
     strangers = max(count // 10, 1) if count > 1 else 0
     future = [e for e in pools.calendar_events if e.start - JOIN_LEAD > pools.now]
     past = [e for e in pools.calendar_events if e.start - JOIN_LEAD <= pools.now]
-    rng.shuffle(future)
-    rng.shuffle(past)
     linked = min(count - strangers, len(pools.calendar_events))
     upcoming = min(linked - min(count // 4, len(past)), len(future))
-    events = future[:upcoming] + past[: linked - upcoming]
+    events = _chosen(pools, rng, future, upcoming) + _chosen(pools, rng, past, linked - upcoming)
     targets: list[tuple[str, datetime]] = [(event.event_id, event.start) for event in events]
+    starts = starts_for(pools, rng, claimed=[event.start for event in events], future=True)
     while len(targets) < count:
         event_id = f"evt{rng.getrandbits(48):012x}"
         if event_id not in known:
-            targets.append((event_id, pools.slot(rng, future=True)))
+            targets.append((event_id, starts.next()))
     bots: list[Record] = []
     lifecycle = iter(LIFECYCLE)
     for index, (event_id, start) in enumerate(targets):
@@ -191,17 +192,53 @@ def build_records(pools: SeedPools, count: int) -> list[Record]:
                 "platform": PLATFORMS[index] if index < len(PLATFORMS) else rng.choice(PLATFORMS),
                 "status": status,
                 "scheduled_join_time": iso_offset(joins),
-                "custom_attributes": {
-                    "source": SOURCE,
-                    "event_id": event_id,
-                    "deduplication_key": f"{event_id}:{int(start.timestamp())}",
-                },
+                "custom_attributes": _attributes(pools, rng, event_id, start, known),
                 "bot_username": rng.choice(BOT_NAMES),
                 "is_scheduled": True,
             }
         )
     rng.shuffle(bots)  # the store is unordered; the listing sorts
     return bots
+
+
+def _chosen(
+    pools: SeedPools, rng: random.Random, events: list[CalendarEvent], wanted: int
+) -> list[CalendarEvent]:
+    """`wanted` of `events` at random. At scale a third of them are whole tie groups (events
+    of one start), so the bots keep the calendar's share of ties, never more than six."""
+    if pools.scale is None:
+        rng.shuffle(events)
+        return events[:wanted]
+    by_start: dict[datetime, list[CalendarEvent]] = {}
+    for event in events:
+        by_start.setdefault(event.start, []).append(event)
+    groups = [group for group in by_start.values() if len(group) > 1]
+    alone = [group[0] for group in by_start.values() if len(group) == 1]
+    rng.shuffle(groups)
+    rng.shuffle(alone)
+    unused = iter(groups)
+    chosen: list[CalendarEvent] = []
+    for group in unused:
+        chosen += group
+        if len(chosen) >= wanted // 3:
+            break
+    chosen += alone[: wanted - len(chosen)]
+    chosen += [event for group in unused for event in group]  # only if lone events ran out
+    return chosen[:wanted]
+
+
+def _attributes(
+    pools: SeedPools, rng: random.Random, event_id: str, start: datetime, known: set[str]
+) -> Record:
+    """What the calendar API sets; at scale a bot scheduled by hand has none (`{}`)."""
+    by_hand = pools.scale is not None and event_id not in known and rng.random() < 0.5
+    if by_hand:
+        return {}
+    return {
+        "source": SOURCE,
+        "event_id": event_id,
+        "deduplication_key": f"{event_id}:{int(start.timestamp())}",
+    }
 
 
 def _future_status(rng: random.Random) -> str:

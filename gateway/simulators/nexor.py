@@ -28,6 +28,7 @@ from aiohttp import web
 
 from gateway.simulators.core import ApiError, Clock, Record, SimulatedApi, utc_now
 from gateway.simulators.params import record_time
+from gateway.simulators.scale import Starts, cycled, starts_for, tied_seconds
 from gateway.simulators.seed import Person, RoomBooking, SeedPools, iso_z
 
 STATUSES = ("scheduled", "confirmed", "completed", "cancelled", "no_show")
@@ -172,6 +173,7 @@ def build_records(pools: SeedPools, count: int) -> tuple[list[Record], dict[str,
     """
     rng = pools.rng("nexor")
     bookings = pools.room_bookings[len(pools.room_bookings) // 2 :]
+    starts = starts_for(pools, rng, claimed=[booking.start for booking in bookings])
     people = rng.sample(pools.people, min(count, len(pools.people)))
     leads: list[Record] = []
     meetings: dict[str, list[Record]] = {}
@@ -194,16 +196,20 @@ def build_records(pools: SeedPools, count: int) -> tuple[list[Record], dict[str,
         meetings[lead_id] = []
         for _ in range(how_many):
             linked = index >= len(STATUSES) and index % 5 == 0
-            booking = bookings[index // 5 % len(bookings)] if linked else None
+            booking = cycled(pools, bookings, index // 5) if linked else None
             forced = STATUSES[index] if index < len(STATUSES) else None
-            meetings[lead_id].append(_meeting(pools, rng, person, booking, forced))
+            meetings[lead_id].append(_meeting(pools, rng, starts, person, booking, forced))
             index += 1
+    if pools.scale is not None:
+        rooms = {booking.url for booking in bookings}
+        _scale_up(pools.rng("nexor:scale"), [m for ms in meetings.values() for m in ms], rooms)
     return leads, meetings
 
 
 def _meeting(
     pools: SeedPools,
     rng: random.Random,
+    starts: Starts,
     person: Person,
     booking: RoomBooking | None,
     forced: str | None,
@@ -211,10 +217,10 @@ def _meeting(
     if booking is not None:
         start, minutes = booking.start, booking.minutes
     elif forced is not None:
-        start = pools.slot(rng, future=forced in ("scheduled", "confirmed"))
+        start = starts.alone(future=forced in ("scheduled", "confirmed"))
         minutes = rng.choice((15, 30, 45, 60))
     else:
-        start, minutes = pools.start(rng), rng.choice((15, 30, 45, 60))
+        start, minutes = starts.next(), rng.choice((15, 30, 45, 60))
     past = start <= pools.now
     status = forced or _status_for(rng, past=past)
     if booking is not None and past:
@@ -258,6 +264,22 @@ def _meeting(
         else None,
         "created_at": iso_z(created),
     }
+
+
+def _scale_up(rng: random.Random, meetings: list[Record], rooms: set[str]) -> None:
+    """A real account's gaps: the fields Nexor documents as `string | null` are null in some
+    meetings (no host assigned, type deleted, link not sent yet; links to the Daily `rooms`
+    stay), and creation times tie."""
+    for meeting in meetings:
+        if rng.random() < 0.2:
+            meeting["host_name"] = None
+        if rng.random() < 0.15:
+            meeting["meeting_type"] = None
+        if meeting["meeting_url"] not in rooms and rng.random() < 0.1:
+            meeting["meeting_url"] = None
+    created = tied_seconds(rng, [meeting["created_at"] for meeting in meetings], created=True)
+    for meeting, value in zip(meetings, created, strict=True):
+        meeting["created_at"] = value
 
 
 def _status_for(rng: random.Random, *, past: bool) -> str:

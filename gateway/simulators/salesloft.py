@@ -50,6 +50,7 @@ from gateway.simulators.core import (
 )
 from gateway.simulators.params import BadValue, parse_datetime, record_time
 from gateway.simulators.ratelimit import SlidingWindow
+from gateway.simulators.scale import starts_for, tied
 from gateway.simulators.seed import Person, SeedPools
 
 STATUSES = ("pending", "booked", "failed", "retry")
@@ -555,6 +556,7 @@ def build_records(pools: SeedPools, count: int) -> list[Record]:
     ]
     accounts = [_between(rng, 2_000_000, 2_999_999) for _ in range(8)]
     events = pools.calendar_events
+    starts = starts_for(pools, rng, claimed=[event.start for event in events])
     now = pools.now
     times: dict[datetime, str] = {}
 
@@ -576,7 +578,8 @@ def build_records(pools: SeedPools, count: int) -> list[Record]:
             start, end, title = event.start, event.end, event.title
             event_id, i_cal_uid = event.event_id, event.i_cal_uid
         else:
-            start = pools.start(rng)
+            start = starts.next()
+            all_day = all_day and starts.claim(start.replace(hour=0, minute=0))
             if all_day:
                 start = start.replace(hour=0, minute=0)
                 end = start + timedelta(days=1)
@@ -640,10 +643,43 @@ def build_records(pools: SeedPools, count: int) -> list[Record]:
                 "updated_at": _micro_z(updated),
             }
         )
+    _scale_up(pools, records)
     return records
 
 
+def _scale_up(pools: SeedPools, records: list[Record]) -> None:
+    """At scale, what a real account's answers carry besides: the fields the vendor documents
+    beyond our defaults (recurrence omitted for single events), and creation/update times
+    that tie (a calendar sync writes several meetings in one instant), as starts do."""
+    if pools.scale is None:
+        return  # the default data set stays as it is
+    rng = pools.rng("salesloft:scale")
+    for record in records:
+        _recurrence(rng, record)
+        record["reschedule_guid"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        record["undo_completion_count"] = 1 if rng.random() < 0.05 else 0
+        record["crm"] = {}
+    for key, pick in (("created_at", min), ("updated_at", max)):
+        values = tied(rng, [record[key] for record in records], pick)
+        for record, value in zip(records, values, strict=True):
+            record[key] = value
+
+
+def _recurrence(rng: Random, record: Record) -> None:
+    """`recurrence` and `recurring_interval` are omitted for single events and for instances
+    of a series; only a series' own record has them (and its `last_occurrence_at`)."""
+    del record["recurrence"]
+    roll = rng.random()
+    record["recurring"] = roll < 0.08
+    if roll < 0.04:
+        start = datetime.fromisoformat(record["start_time"])
+        record["recurrence"] = [f"RRULE:FREQ=WEEKLY;BYDAY={_WEEKDAYS[start.weekday()]}"]
+        record["recurring_interval"] = "Weekly"
+        record["last_occurrence_at"] = _micro_z(start + timedelta(weeks=11))
+
+
 _DURATIONS = tuple(timedelta(minutes=m) for m in (15, 30, 45, 60))
+_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # RFC 5545 BYDAY
 _WEIGHTED_STATUSES = ("pending",) * 2 + ("booked",) * 12 + ("failed", "retry")
 T = TypeVar("T")
 

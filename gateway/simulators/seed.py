@@ -82,6 +82,7 @@ class SeedPools:
     calendar_events: list[CalendarEvent] = field(default_factory=list)
     room_bookings: list[RoomBooking] = field(default_factory=list)
     shared_starts: list[datetime] = field(default_factory=list)
+    scale: int | None = None  # None: the default data set; else a real-sized account (scale.py)
 
     def rng(self, purpose: str) -> random.Random:
         """An independent generator per purpose, so one builder's changes don't shift another's."""
@@ -116,10 +117,22 @@ def _grid_origin(now: datetime) -> datetime:
 def build_pools(seed: int, now: datetime) -> SeedPools:
     pools = SeedPools(seed=seed, now=now)
     rng = pools.rng("pools")
-    for index in range(60):
+    pools.people = build_people(rng, 60)
+    pools.shared_starts = [pools.slot(rng) for _ in range(12)]
+    pools.calendar_events = [
+        calendar_event(pools, rng, index, pools.slot(rng)) for index in range(60)
+    ]
+    pools.room_bookings = [room_booking(rng, index, pools.slot(rng)) for index in range(40)]
+    return pools
+
+
+def build_people(rng: random.Random, count: int) -> list[Person]:
+    """People with unicode names, several timezones, unique emails; every fourth has no phone."""
+    people: list[Person] = []
+    for index in range(count):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         local = f"{_ascii(first)}.{_ascii(last)}{index}".lower()
-        pools.people.append(
+        people.append(
             Person(
                 first_name=first,
                 last_name=last,
@@ -129,29 +142,29 @@ def build_pools(seed: int, now: datetime) -> SeedPools:
                 company=rng.choice(COMPANIES),
             )
         )
-    pools.shared_starts = [pools.slot(rng) for _ in range(12)]
-    for index in range(60):
-        start = pools.slot(rng)
-        pools.calendar_events.append(
-            CalendarEvent(
-                event_id=f"evt{rng.getrandbits(48):012x}",
-                i_cal_uid=f"{pools.uuid(rng)}@calendar.example.com",
-                start=start,
-                end=start + timedelta(minutes=rng.choice((15, 30, 45, 60))),
-                title=f"Discovery call #{index + 1}",
-            )
-        )
-    for index in range(40):
-        room = f"sales-room-{index + 1:02d}"
-        pools.room_bookings.append(
-            RoomBooking(
-                room=room,
-                url=f"https://meetings.daily.co/{room}",
-                start=pools.slot(rng),
-                minutes=rng.choice((15, 30, 45)),
-            )
-        )
-    return pools
+    return people
+
+
+def calendar_event(
+    pools: SeedPools, rng: random.Random, index: int, start: datetime
+) -> CalendarEvent:
+    return CalendarEvent(
+        event_id=f"evt{rng.getrandbits(48):012x}",
+        i_cal_uid=f"{pools.uuid(rng)}@calendar.example.com",
+        start=start,
+        end=start + timedelta(minutes=rng.choice((15, 30, 45, 60))),
+        title=f"Discovery call #{index + 1}",
+    )
+
+
+def room_booking(rng: random.Random, index: int, start: datetime) -> RoomBooking:
+    room = f"sales-room-{index + 1:02d}"
+    return RoomBooking(
+        room=room,
+        url=f"https://meetings.daily.co/{room}",
+        start=start,
+        minutes=rng.choice((15, 30, 45)),
+    )
 
 
 def _ascii(text: str) -> str:

@@ -119,7 +119,8 @@ class Meeting:
     attendees: tuple[Attendee, ...] = ()
     lead: Lead | None = None
     chatbot_id: str | None = None  # Leezy only
-    calendar_event_id: str | None = None  # Salesloft only: what MeetStream bots join
+    # The ids its calendar event goes by (event id, iCal UID): a bot names one of them.
+    calendar_ids: tuple[str, ...] = ()
     cancelled_at: datetime | None = None
     cancellation_reason: str | None = None
     created_at: datetime | None = None

@@ -40,7 +40,7 @@ class Context(BaseContext):
 
     async def _load_meetings_by_event(self, event_ids: list[str]) -> list[Meeting | None]:
         meetings = await self.gateway.meetings_by_event(event_ids, self.now)
-        by_event = {m.calendar_event_id: m for m in meetings}
+        by_event = {calendar_id: m for m in meetings for calendar_id in m.calendar_ids}
         return [by_event.get(event_id) for event_id in event_ids]
 
     async def _load_meetings(self, node_ids: list[str]) -> list[Meeting | BaseException | None]:

@@ -117,12 +117,13 @@ async def scheduled_bots(
     return page_of_bots(listing.bots, bot_filter, first, after), listing.outcome
 
 
-async def bots_of_meeting(info: Info, calendar_event_id: str | None) -> list[model.ScheduledBot]:
-    """The bots joining a meeting; none, with the error reported, when the listing failed."""
-    if calendar_event_id is None:
+async def bots_of_meeting(info: Info, calendar_ids: tuple[str, ...]) -> list[model.ScheduledBot]:
+    """The bots joining a meeting (naming its event by any of its ids); none, with the error
+    reported, when the listing failed."""
+    if not calendar_ids:
         return []
     listing = await _bots(info)
-    return [b for b in listing.bots if b.calendar_event_id == calendar_event_id]
+    return [b for b in listing.bots if b.calendar_event_id in calendar_ids]
 
 
 async def _bots(info: Info) -> BotListing:

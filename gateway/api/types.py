@@ -120,7 +120,7 @@ class Meeting(relay.Node):
     created_at: datetime | None
     updated_at: datetime | None
     raw: JSON | None = strawberry.field(description="The upstream record as received.")
-    calendar_event_id: strawberry.Private[str | None]
+    calendar_ids: strawberry.Private[tuple[str, ...]]
 
     @classmethod
     def from_model(cls, meeting: model.Meeting) -> Meeting:
@@ -149,12 +149,12 @@ class Meeting(relay.Node):
             created_at=meeting.created_at,
             updated_at=meeting.updated_at,
             raw=cast(JSON, meeting.raw),
-            calendar_event_id=meeting.calendar_event_id,
+            calendar_ids=meeting.calendar_ids,
         )
 
     @strawberry.field(description="MeetStream bots scheduled to join this meeting.")
     async def bots(self, info: strawberry.Info) -> list[ScheduledBot]:
-        found = await resolvers.bots_of_meeting(info, self.calendar_event_id)
+        found = await resolvers.bots_of_meeting(info, self.calendar_ids)
         return [ScheduledBot.from_model(bot) for bot in found]
 
 

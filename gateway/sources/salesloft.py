@@ -97,6 +97,7 @@ class SalesloftMeeting(WireModel):
     canceled_at: UtcTime | None
     no_show: StrictBool
     event_id: StrictStr | None = None
+    i_cal_uid: StrictStr | None = None
     recipient_name: StrictStr | None = None
     recipient_email: StrictStr | None = None
     location: StrictStr | None = None
@@ -244,7 +245,7 @@ def to_meeting(raw: dict[str, Any], now: datetime) -> Meeting:
         location_type=location_type,
         attendees=_attendees(wire, lead),
         lead=lead,
-        calendar_event_id=wire.event_id,
+        calendar_ids=tuple(i for i in (wire.event_id, wire.i_cal_uid) if i is not None),
         cancelled_at=wire.canceled_at,
         created_at=wire.created_at,
         updated_at=wire.updated_at,
@@ -435,18 +436,21 @@ class SalesloftSource(MeetingSource, LeadSource, BatchLookup, EventLookup):
 
     async def meetings_by_ids(self, ids: list[str], now: datetime) -> list[Meeting]:
         """The meetings of these ids that exist, canceled included, in one listing each."""
-        return await self._listed("ids[]", ids, now)
+        return await self._listed([("ids[]", i) for i in sorted(set(ids))], now)
 
     async def meetings_by_event(self, event_ids: list[str], now: datetime) -> list[Meeting]:
-        """Meetings on these calendar events (what MeetStream bots join), canceled included."""
+        """Meetings on these calendar events (what MeetStream bots join), canceled included.
+
+        A bot may name the event by its id or by its iCal UID: Salesloft ORs the two lists."""
         if not event_ids:
             return []
-        meetings = await self._listed("event_ids[]", event_ids, now)
+        wanted = sorted(set(event_ids))
+        params = [(name, v) for name in ("event_ids[]", "i_cal_uids[]") for v in wanted]
+        meetings = await self._listed(params, now)
         return sorted(meetings, key=lambda m: (m.start_time, int(m.source_id)))
 
-    async def _listed(self, name: str, values: list[str], now: datetime) -> list[Meeting]:
-        """Active and canceled meetings whose `name` (an `ids[]`-like filter) is in `values`."""
-        params = [(name, value) for value in sorted(set(values))]
+    async def _listed(self, params: ParamList, now: datetime) -> list[Meeting]:
+        """Active and canceled meetings matching `params` (`ids[]`-like filters)."""
         records = await self._collect_all(_both_listings(params))
         return _unique(to_meeting(raw, now) for raw in records)
 

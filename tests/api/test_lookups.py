@@ -7,8 +7,10 @@ counts come from the simulators' request logs.
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -25,6 +27,7 @@ from tests.api.expected import (
     daily_meeting,
     expected_meetings,
     global_id,
+    iso_z,
     lead_id,
     leezy_meeting,
     meeting_row,
@@ -565,3 +568,29 @@ async def test_an_unknown_well_formed_id_is_null(gql: GraphQLClient, dataset: Da
     aliases = [selection.split(":")[0] for selection in selections]
     assert body.pop("extensions")["upstream"]["requests"] > 0
     assert body == {"data": dict.fromkeys(aliases)}
+
+
+async def test_a_bot_may_name_its_meeting_by_the_events_ical_uid(
+    gql: GraphQLClient, simulators: Simulators, dataset: Dataset
+) -> None:
+    meeting = copy.deepcopy(next(r for r in dataset.salesloft if r["i_cal_uid"] is not None))
+    meeting["event_id"] = None  # known to the bot's calendar by its iCal UID only
+    simulators.salesloft.upsert(meeting)
+    bot = copy.deepcopy(dataset.meetstream[0])
+    bot.update(
+        bot_id="bot-by-ical-uid",
+        scheduled_join_time=iso_z(NOW + timedelta(hours=1)),
+        custom_attributes={"event_id": meeting["i_cal_uid"]},
+    )
+    simulators.meetstream.upsert(bot)
+    meeting_id = global_id("Meeting", f"salesloft:{meeting['id']}")
+    query = """
+    query ($id: ID!) {
+      meeting(id: $id) { bots { botId } }
+      scheduledBots(first: 100) { edges { node { botId meeting { id } } } }
+    }
+    """
+    body = await gql(query, {"id": meeting_id})
+    assert body["data"]["meeting"]["bots"] == [{"botId": "bot-by-ical-uid"}]
+    nodes = [e["node"] for e in body["data"]["scheduledBots"]["edges"]]
+    assert {"botId": "bot-by-ical-uid", "meeting": {"id": meeting_id}} in nodes

@@ -132,7 +132,8 @@ async def test_maps_every_meeting_field_by_field(
             assert moment is not None
             assert moment.tzinfo is UTC
         assert (meeting.title, meeting.description) == (wire["title"], wire["description"])
-        assert meeting.calendar_event_id == wire["event_id"]
+        calendar = (wire["event_id"], wire.get("i_cal_uid"))
+        assert meeting.calendar_ids == tuple(i for i in calendar if i is not None)
         assert meeting.timezone is None
         location = (meeting.meeting_url, meeting.platform, meeting.location_type)
         assert location == _location(wire["location"])
@@ -361,7 +362,7 @@ async def test_meetings_by_event(
     expected = [r for r in dataset.salesloft if r["event_id"] in events]
     expected.sort(key=lambda r: (time(r["start_time"]), r["id"]))
     assert [m.source_id for m in found] == [str(r["id"]) for r in expected]
-    assert {m.calendar_event_id for m in found} <= set(events)
+    assert all(m.calendar_ids[0] in events for m in found)
     assert S.CANCELLED in {m.status for m in found}
     calls = simulators.salesloft.requests
     assert len(calls) == 2
@@ -501,8 +502,8 @@ async def test_omitted_and_unread_fields_never_fail_a_meeting(
     assert answer.total == len(dataset.salesloft) + 2
     by_id = {m.source_id: m for m in answer.meetings}
     bare = by_id["91000020"]
-    assert (bare.calendar_event_id, bare.description, bare.meeting_url, bare.lead) == (
-        None,
+    assert (bare.calendar_ids, bare.description, bare.meeting_url, bare.lead) == (
+        (single["i_cal_uid"],),
         None,
         None,
         None,

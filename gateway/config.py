@@ -69,6 +69,9 @@ class LimitSettings(BaseModel):
     max_depth: int = Field(default=12, ge=1)
     max_aliases: int = Field(default=30, ge=1)
     max_tokens: int = Field(default=2000, ge=1)
+    # Upstream requests one operation may send (cache hits are free); past it, the rest of
+    # the operation's upstream calls fail as partial results (UPSTREAM_BUDGET_EXCEEDED).
+    max_upstream_requests: int = Field(default=50, ge=1, le=10_000)
 
 
 class Settings(BaseSettings):

@@ -16,6 +16,7 @@ class SourceState(Enum):
     UNAVAILABLE = "UNAVAILABLE"
     BAD_RESPONSE = "BAD_RESPONSE"
     CIRCUIT_OPEN = "CIRCUIT_OPEN"
+    BUDGET_EXCEEDED = "BUDGET_EXCEEDED"  # the operation's upstream request budget is spent
 
 
 class GatewayError(Exception):
@@ -80,6 +81,12 @@ class UpstreamUnavailable(UpstreamError):
 
 class UpstreamBadResponse(UpstreamError):
     state = SourceState.BAD_RESPONSE
+
+
+class UpstreamBudgetExceeded(UpstreamError):
+    """Not asked: the operation already sent as many upstream requests as it may."""
+
+    state = SourceState.BUDGET_EXCEEDED
 
 
 class CircuitOpen(UpstreamError):

@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from gateway.cache.entries import Served
+from gateway.errors import UpstreamBudgetExceeded
 from gateway.model import Source
 
 
@@ -23,6 +24,7 @@ class Usage:
     stale_hits: int = 0  # of those, stale
     shared: int = 0  # joined an identical request in flight
     sources: set[Source] = field(default_factory=set)
+    budget: int | None = None  # upstream requests the operation may send (None: no limit)
 
     @property
     def cached(self) -> bool:
@@ -35,8 +37,7 @@ _source: ContextVar[Usage | None] = ContextVar("source_usage", default=None)
 
 
 @contextmanager
-def _tally(var: ContextVar[Usage | None]) -> Iterator[Usage]:
-    usage = Usage()
+def _tally(var: ContextVar[Usage | None], usage: Usage) -> Iterator[Usage]:
     token = var.set(usage)
     try:
         yield usage
@@ -44,12 +45,24 @@ def _tally(var: ContextVar[Usage | None]) -> Iterator[Usage]:
         var.reset(token)
 
 
-def query_tally() -> AbstractContextManager[Usage]:
-    return _tally(_query)
+def query_tally(budget: int | None = None) -> AbstractContextManager[Usage]:
+    """The operation's tally; with a `budget`, `spend` refuses requests past it."""
+    return _tally(_query, Usage(budget=budget))
 
 
 def source_tally() -> AbstractContextManager[Usage]:
-    return _tally(_source)
+    return _tally(_source, Usage())
+
+
+def spend(source: Source) -> None:
+    """Count one upstream request about to be sent, or refuse it when the operation has
+    spent its budget (a request made for no operation, a background refresh, is free)."""
+    usage = _query.get()
+    if usage is not None and usage.budget is not None and usage.requests >= usage.budget:
+        raise UpstreamBudgetExceeded(
+            source, f"not asked: this operation spent its {usage.budget} upstream requests"
+        )
+    record(source, Served.UPSTREAM)
 
 
 def record(source: Source, served: Served) -> None:

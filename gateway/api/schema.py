@@ -139,7 +139,7 @@ def build_schema(limits: LimitSettings | None = None) -> GatewaySchema:
         types=[Meeting, Lead, ScheduledBot],
         scalar_overrides=SCALARS,
         extensions=[
-            UpstreamUsage,
+            lambda: UpstreamUsage(limits.max_upstream_requests),
             GatewayErrors,
             lambda: MaskErrors(should_mask_error=lambda error: not is_client_safe(error)),
             lambda: QueryDepthLimiter(max_depth=limits.max_depth),

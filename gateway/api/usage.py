@@ -16,10 +16,16 @@ LIVE_SCOPE_KEY = "gateway.live"  # True: the answer shows live state, never to b
 
 
 class UpstreamUsage(SchemaExtension):
+    """Opens the operation's tally, with its upstream request budget."""
+
     usage: Usage | None = None
 
+    def __init__(self, budget: int | None = None) -> None:
+        super().__init__()
+        self.budget = budget
+
     def on_operation(self) -> Iterator[None]:
-        with query_tally() as usage:
+        with query_tally(self.budget) as usage:
             self.usage = usage
             yield
         context = self.execution_context.context

@@ -21,6 +21,7 @@ from gateway.cache.upstream import UpstreamCache
 from gateway.config import SourceSettings
 from gateway.errors import (
     UpstreamBadResponse,
+    UpstreamBudgetExceeded,
     UpstreamError,
     UpstreamRateLimited,
     UpstreamTimeout,
@@ -29,7 +30,7 @@ from gateway.errors import (
 )
 from gateway.model import Source
 from gateway.sources.guard import CircuitBreaker, UpstreamGuard, retry_after_seconds
-from gateway.usage import record
+from gateway.usage import record, spend
 
 MAX_BODY_BYTES = 20 * 1024 * 1024
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
@@ -124,6 +125,8 @@ class UpstreamClient:
 
     def _judge(self, error: UpstreamError) -> None:
         """What a failed request says of the upstream, for the next ones."""
+        if isinstance(error, UpstreamBudgetExceeded):
+            return  # never sent: it says nothing of the upstream
         self.health.last_error = error.message
         if isinstance(error, UpstreamRateLimited):
             self.guard.rate_limited(error.retry_after_seconds or 0)
@@ -158,7 +161,7 @@ class UpstreamClient:
     async def _get_once(
         self, path: str, params: Params, expected: Collection[int]
     ) -> tuple[int, bytes]:
-        record(self.source, Served.UPSTREAM)
+        spend(self.source)
         try:
             async with self._session.get(
                 self.base_url + path, params=list(params), headers=self._headers,

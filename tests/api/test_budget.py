@@ -1,0 +1,70 @@
+"""One operation may send at most GATEWAY_LIMITS__MAX_UPSTREAM_REQUESTS upstream requests.
+
+Past the budget, further upstream calls fail as partial results (UPSTREAM_BUDGET_EXCEEDED,
+naming the source); cache hits are free, and what was fetched still answers.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+
+from gateway.app import EXAMPLE_QUERY
+from gateway.config import LimitSettings, Settings
+from gateway.simulators.cluster import Simulators
+from gateway.simulators.dataset import Dataset
+from tests.api.expected import lead_id
+from tests.api.serving import running_gateway
+
+LEADS = """
+query Leads($ids: [ID!]!) {
+  leads(ids: $ids) {
+    id
+    meetings(first: 5) { edges { node { id } } sources { source state } }
+  }
+}
+"""
+
+
+def budgeted(settings: Settings, requests: int) -> Settings:
+    return settings.model_copy(update={"limits": LimitSettings(max_upstream_requests=requests)})
+
+
+async def test_an_operation_stops_asking_upstream_at_its_budget(
+    settings: Settings, simulators: Simulators, dataset: Dataset, http: aiohttp.ClientSession
+) -> None:
+    leads = sorted(dataset.nexor_meetings)[:20]
+    async with running_gateway(budgeted(settings, 10), http) as gql:
+        body = await gql(LEADS, {"ids": [lead_id("nexor", lead) for lead in leads]})
+
+    # Ten leads were looked up (their meetings came from the same cached listings), the
+    # other ten are null with an error each; nothing else failed.
+    found = [lead for lead in body["data"]["leads"] if lead is not None]
+    assert len(found) == 10
+    states = [r["state"] for lead in found for r in lead["meetings"]["sources"]]
+    assert states.count("OK") == 10  # Nexor, from the lookups' cached listings
+    errors = body["errors"]
+    assert len(errors) == 10
+    assert {e["extensions"]["code"] for e in errors} == {"UPSTREAM_BUDGET_EXCEEDED"}
+    assert {e["extensions"]["source"] for e in errors} == {"NEXOR"}
+    nulls = {i for i, lead in enumerate(body["data"]["leads"]) if lead is None}
+    assert {e["path"][1] for e in errors} == nulls
+    assert body["extensions"]["upstream"]["requests"] == 10
+    assert len(simulators.nexor.requests) == 10
+    assert sum(len(s.requests) for s in simulators) == 10
+
+
+async def test_the_budget_is_exact_at_its_edge(
+    settings: Settings, simulators: Simulators, http: aiohttp.ClientSession
+) -> None:
+    async with running_gateway(settings, http) as gql:
+        needed = (await gql(EXAMPLE_QUERY))["extensions"]["upstream"]["requests"]
+    assert 0 < needed <= LimitSettings().max_upstream_requests  # the default fits it
+    async with running_gateway(budgeted(settings, needed), http) as gql:
+        enough = await gql(EXAMPLE_QUERY)
+    async with running_gateway(budgeted(settings, needed - 1), http) as gql:
+        short = await gql(EXAMPLE_QUERY)
+    assert "errors" not in enough
+    assert short["data"]["meetings"] is not None
+    codes = [e["extensions"]["code"] for e in short["errors"]]
+    assert codes == ["UPSTREAM_BUDGET_EXCEEDED"]
+    assert short["extensions"]["upstream"]["requests"] == needed - 1

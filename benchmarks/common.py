@@ -1,7 +1,8 @@
 """What the benchmarks share: the simulators and uvicorn servers, each in a process of its own,
 their admin API, a concurrent load generator, and the tables the benchmarks print.
 
-`python -m benchmarks.common [--salesloft N] [--rate-limits]` is the simulator process: it
+`python -m benchmarks.common [--salesloft N | --scale N] [--rate-limits]` is the simulator
+process (`--scale`: a real-sized account, `meetings-gateway simulate --scale`): it
 prints one JSON line (each simulator's origin, base URL and key) once all five listen, then
 serves until SIGTERM.
 """
@@ -83,12 +84,14 @@ class RecordedCall:
 
 @asynccontextmanager
 async def simulator_process(
-    *, salesloft: int | None = None, rate_limits: bool = False
+    *, salesloft: int | None = None, scale: int | None = None, rate_limits: bool = False
 ) -> AsyncIterator[tuple[Upstream, ...]]:
     """The five simulators (seeded data set) on free loopback ports, in a child process."""
     args = ["-m", "benchmarks.common"]
     if salesloft is not None:
         args += ["--salesloft", str(salesloft)]
+    if scale is not None:
+        args += ["--scale", str(scale)]
     if rate_limits:
         args.append("--rate-limits")
     async with _child(args, stdout=asyncio.subprocess.PIPE) as process:
@@ -371,8 +374,10 @@ def machine() -> str:
 # --- the simulator process ------------------------------------------------------------------
 
 
-async def _serve_simulators(sizes: DatasetSizes, *, rate_limits: bool) -> None:
-    dataset = build_dataset(sizes=sizes)
+async def _serve_simulators(
+    sizes: DatasetSizes | None, scale: int | None, *, rate_limits: bool
+) -> None:
+    dataset = build_dataset(sizes=sizes, scale=scale)
     async with running_simulators(dataset, host=HOST, rate_limits=rate_limits) as simulators:
         described = [
             {"name": s.name, "origin": s.origin, "base_url": s.base_url, "api_key": s.api_key}
@@ -388,11 +393,12 @@ async def _serve_simulators(sizes: DatasetSizes, *, rate_limits: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="the five simulators for the benchmarks")
-    parser.add_argument("--salesloft", type=int, default=DatasetSizes().salesloft)
+    parser.add_argument("--salesloft", type=int, help="Salesloft meetings (default data set)")
+    parser.add_argument("--scale", type=int, help="a real-sized account (1-200)")
     parser.add_argument("--rate-limits", action="store_true", help="enforce the rate limits")
     args = parser.parse_args(argv)
-    sizes = DatasetSizes(salesloft=args.salesloft)
-    asyncio.run(_serve_simulators(sizes, rate_limits=args.rate_limits))
+    sizes = None if args.salesloft is None else DatasetSizes(salesloft=args.salesloft)
+    asyncio.run(_serve_simulators(sizes, args.scale, rate_limits=args.rate_limits))
 
 
 if __name__ == "__main__":

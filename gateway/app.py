@@ -23,10 +23,12 @@ from gateway.api.context import Context
 from gateway.api.errors import add_codes
 from gateway.api.graphiql import GRAPHIQL_CSP, graphiql_html, mount_graphiql_assets
 from gateway.api.schema import build_schema
-from gateway.cache.backends import ByteStore, create_backend
+from gateway.cache.backends import ByteStore, create_backend, redis_client
+from gateway.cache.flights import RedisLeases
 from gateway.cache.upstream import UpstreamCache
 from gateway.config import Settings
 from gateway.core.gateway import Gateway
+from gateway.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from gateway.sources.registry import build_sources
 from gateway.whole_response_cache import WholeResponseCache
 
@@ -101,16 +103,22 @@ def create_app(
         limits = settings.cache
         # One store for both caches: upstream answers and whole GraphQL responses.
         store = ByteStore(create_backend(limits.url, limits.max_entries, limits.max_bytes))
-        upstream_cache = UpstreamCache(store)
+        # With Redis, replicas also share single-flight and the vendors' rate limits.
+        redis = redis_client(limits.url)
+        leases = None if redis is None else RedisLeases(redis)
+        limiter = MemoryRateLimiter() if redis is None else RedisRateLimiter(redis)
+        upstream_cache = UpstreamCache(store, leases=leases)
         connector = aiohttp.TCPConnector(limit=MAX_UPSTREAM_CONNECTIONS)
         try:
             async with aiohttp.ClientSession(connector=connector) as session:
+                sources = build_sources(settings, session, upstream_cache, limiter=limiter)
                 app.state.store = store
                 app.state.upstream_cache = upstream_cache
-                app.state.gateway = Gateway(build_sources(settings, session, upstream_cache))
+                app.state.gateway = Gateway(sources)
                 yield
         finally:
             await upstream_cache.close()
+            await limiter.close()
 
     async def context(request: Request) -> Context:
         gateway: Gateway = request.app.state.gateway

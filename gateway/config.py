@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, PositiveFloat, PositiveInt, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.model import Source
@@ -23,6 +23,9 @@ class SourceSettings(BaseModel):
     circuit_failures: int = Field(default=5, ge=1)  # failures in a row that open the circuit
     circuit_cooldown: float = Field(default=30.0, gt=0)  # seconds before a trial request
     auth_cooldown: float = Field(default=60.0, ge=0)  # seconds not asked after a 401/403
+    # The vendor's rate limit as [[units, seconds], ...], instead of the documented one the
+    # source declares (e.g. a larger Leezy plan: [[300, 60]]); [] turns client limits off.
+    rate_limits: list[tuple[PositiveInt, PositiveFloat]] | None = None
 
     @property
     def enabled(self) -> bool:

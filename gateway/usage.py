@@ -54,15 +54,14 @@ def source_tally() -> AbstractContextManager[Usage]:
     return _tally(_source, Usage())
 
 
-def spend(source: Source) -> None:
-    """Count one upstream request about to be sent, or refuse it when the operation has
-    spent its budget (a request made for no operation, a background refresh, is free)."""
+def ensure_budget(source: Source) -> None:
+    """Refuse an upstream request when the operation has spent its budget (a request made
+    for no operation, a background refresh, is free). `record` then counts the request."""
     usage = _query.get()
     if usage is not None and usage.budget is not None and usage.requests >= usage.budget:
         raise UpstreamBudgetExceeded(
             source, f"not asked: this operation spent its {usage.budget} upstream requests"
         )
-    record(source, Served.UPSTREAM)
 
 
 def record(source: Source, served: Served) -> None:

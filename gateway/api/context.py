@@ -32,11 +32,12 @@ class Context(BaseContext):
         if all(reported.error is not error for reported in self.upstream_errors):
             self.upstream_errors.append(ReportedError(path, error))
 
-    async def bots(self) -> BotListing:
-        """The bot listing of this request, asked for once however many fields read it."""
+    def bots(self) -> asyncio.Future[BotListing]:
+        """The bot listing of this request, asked for once however many fields read it
+        (from the first that wants it: the meetings of a page that selects their bots)."""
         if self._bots is None:
             self._bots = asyncio.ensure_future(self.gateway.bots())
-        return await self._bots
+        return self._bots
 
     async def _load_meetings_by_event(self, event_ids: list[str]) -> list[Meeting | None]:
         meetings = await self.gateway.meetings_by_event(event_ids, self.now)

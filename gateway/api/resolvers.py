@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 import strawberry
@@ -55,6 +55,8 @@ async def meetings(
 ) -> MeetingsPage:
     ctx = context(info)
     meeting_filter = (filter or MeetingFilterInput()).to_domain()
+    if _selects(info, "edges.node.bots"):
+        ctx.bots()  # asked beside the meetings, not after them: one round, not two
     if lead_node_id is not None:  # Lead.meetings: this lead, and the filter's leads if any
         this_lead = frozenset({ids.lead_key(lead_node_id)})
         wanted = meeting_filter.lead_ids
@@ -65,7 +67,7 @@ async def meetings(
         (order_by or MeetingOrderInput()).to_domain(),
         PageArgs(first, after, last, before),
         now=ctx.now,
-        count_total=_selects(info.selected_fields, "totalCount"),
+        count_total=_selects(info, "totalCount", "totalCountExact"),
     )
     for error in page.errors:
         ctx.report(info.path.as_list(), error)
@@ -158,19 +160,28 @@ async def entity(info: Info, type_name: str, representation: dict[str, Any]) -> 
     raise BadUserInput(f"`{type_name}` is not an entity of this service.")
 
 
-def _selects(selections: Iterable[Selection], name: str) -> bool:
-    """Whether `name` is selected directly under the current field, fragments included."""
+def _selects(info: Info, *paths: str) -> bool:
+    """Whether any of the field `paths` ("totalCount", "edges.node.bots") is selected under
+    the current field, fragments included."""
+    return any(
+        _has_path(field.selections, path.split("."))
+        for field in info.selected_fields
+        for path in paths
+    )
+
+
+def _has_path(selections: Iterable[Selection], path: list[str]) -> bool:
+    first, rest = path[0], path[1:]
+    return any(
+        field.name == first and (not rest or _has_path(field.selections, rest))
+        for field in _fields(selections)
+    )
+
+
+def _fields(selections: Iterable[Selection]) -> Iterator[SelectedField]:
+    """The fields among `selections`, those of fragments included."""
     for selection in selections:
         if isinstance(selection, SelectedField):
-            children = selection.selections
-            if any(_has_field(child, name) for child in children):
-                return True
-    return False
-
-
-def _has_field(selection: Selection, name: str) -> bool:
-    if isinstance(selection, SelectedField):
-        return selection.name == name
-    if isinstance(selection, FragmentSpread | InlineFragment):
-        return any(_has_field(child, name) for child in selection.selections)
-    return False
+            yield selection
+        elif isinstance(selection, FragmentSpread | InlineFragment):
+            yield from _fields(selection.selections)

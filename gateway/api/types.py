@@ -242,6 +242,7 @@ class MeetingConnection:
     page_info: PageInfo
     sources: list[SourceResult]
     total_count_value: strawberry.Private[int | None]
+    total_count_exact_value: strawberry.Private[bool]
 
     @classmethod
     def from_page(cls, page: core.MeetingsPage) -> MeetingConnection:
@@ -255,11 +256,25 @@ class MeetingConnection:
             ),
             sources=[SourceResult.from_outcome(o) for o in page.outcomes],
             total_count_value=page.total_count,
+            total_count_exact_value=page.total_count_exact,
         )
 
-    @strawberry.field(description="Every match after filtering, across the sources that answered.")
+    @strawberry.field(
+        description=(
+            "Every match after filtering, across the sources that answered: exact, unless"
+            " `totalCountExact` is false (then at least this many)."
+        )
+    )
     def total_count(self) -> int:
         return self.total_count_value or 0
+
+    @strawberry.field(
+        description=(
+            "false: at least one source counted a lower bound; see its message in `sources`."
+        )
+    )
+    def total_count_exact(self) -> bool:
+        return self.total_count_exact_value
 
 
 @strawberry.type

@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 from aiocache import RedisCache
 from aiocache.base import BaseCache
 from aiocache.serializers import NullSerializer
+from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,16 @@ def create_backend(url: str, max_entries: int, max_bytes: int) -> BaseCache:
             create_connection_timeout=REDIS_TIMEOUT_S,
         )
     raise ValueError(f"unsupported cache URL scheme {parts.scheme!r}")
+
+
+def redis_client(url: str) -> Redis | None:
+    """A Redis client for what replicas share besides the cache (single-flight leases, rate
+    limits), with the cache's short timeouts; None for `memory://`."""
+    if urlsplit(url).scheme != "redis":
+        return None
+    return Redis.from_url(
+        url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
+    )
 
 
 class ByteStore:

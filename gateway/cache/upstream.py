@@ -2,7 +2,8 @@
 
 An entry is fresh for the source's `cache_ttl`, then served *stale* for `stale_ttl` more
 while one background request refreshes it; when that refresh fails, the stale entry keeps
-being served (stale-if-error) until it expires.
+being served (stale-if-error) until it expires. With `leases` (Redis), one replica asks the
+upstream for a key at a time and the others read the entry it stores.
 """
 
 from __future__ import annotations
@@ -16,20 +17,31 @@ from typing import TypeVar
 
 from gateway.cache.backends import ByteStore
 from gateway.cache.entries import Entry, Freshness, Served
-from gateway.cache.flights import Flight, Flights, Load
+from gateway.cache.flights import Flight, Flights, Leases, Load
 from gateway.errors import GatewayError, UpstreamError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+DEFAULT_LEASE_S = 30.0  # how long a replica may hold a key: its request's timeout
+
 
 class UpstreamCache:
     """Answers upstream requests from the cache, or makes each one once (single-flight)."""
 
-    def __init__(self, store: ByteStore, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: ByteStore,
+        *,
+        leases: Leases | None = None,
+        lease_s: float = DEFAULT_LEASE_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
         self._clock = clock
-        self._flights = Flights(clock)
+        self._leases = leases
+        self._lease_s = lease_s
+        self._flights = Flights()
         self._background: set[asyncio.Task[None]] = set()  # refreshes, late answers
 
     async def get(
@@ -70,7 +82,7 @@ class UpstreamCache:
         flight = self._flights.get(key)
         served = Served.SHARED
         if flight is None:
-            flight = self._flights.take_off(key, load)
+            flight = self._take_off(key, load, shared=freshness.keep_s > 0)
             served = Served.UPSTREAM
         # Shielded: a caller that gives up (its timeout) does not cancel the request.
         try:
@@ -78,10 +90,55 @@ class UpstreamCache:
         except asyncio.CancelledError:
             self._keep_when_landed(key, flight, freshness, accept)
             raise
-        value = accept(entry)
+        try:
+            value = accept(entry)
+        except Exception:
+            await self._release(key, flight)  # a bad answer: let a peer try
+            raise
         if freshness.keep_s > 0:
             await self._store_once(key, flight, entry, freshness)
-        return value, served
+        return value, Served.SHARED if flight.from_peer else served
+
+    def _take_off(self, key: str, load: Load, *, shared: bool) -> Flight:
+        """A flight for the key: across replicas too when the answer will be `shared`."""
+
+        async def fetch(flight: Flight) -> Entry:
+            leases = self._leases if shared else None
+            if leases is not None:
+                if await leases.acquire(key, self._lease_s):
+                    flight.leased = True
+                else:
+                    peer = await self._peer_entry(key, leases)
+                    if peer is not None:
+                        flight.from_peer = flight.stored = True
+                        return peer
+            try:
+                status, body = await load()
+            except Exception:
+                await self._release(key, flight)
+                raise
+            return Entry(status, body, self._clock())
+
+        return self._flights.take_off(key, fetch)
+
+    async def _peer_entry(self, key: str, leases: Leases) -> Entry | None:
+        """The entry another replica is fetching, once stored; None when it gave up."""
+        delay, waited = 0.02, 0.0
+        while waited < self._lease_s:
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.2)
+            entry = await self._read(key)
+            if entry is not None:
+                return entry
+            if not await leases.held(key):
+                return await self._read(key)  # released just after storing, or failed
+        return None
+
+    async def _release(self, key: str, flight: Flight) -> None:
+        if flight.leased and self._leases is not None:
+            flight.leased = False
+            await self._leases.release(key)
 
     def _refresh(
         self,
@@ -95,13 +152,14 @@ class UpstreamCache:
         # In a context of its own: the refresh is no part of the query that noticed the
         # stale entry (its requests are not that query's to count).
         detached = contextvars.Context()
-        flight = detached.run(self._flights.take_off, key, load)
+        flight = detached.run(self._take_off, key, load, shared=True)
 
         async def revalidate() -> None:
             try:
                 entry = await flight.task
                 accept(entry)
             except GatewayError:
+                await self._release(key, flight)
                 return  # stale-if-error: the old entry is served until it expires
             await self._store_once(key, flight, entry, freshness)
 
@@ -121,6 +179,7 @@ class UpstreamCache:
                 entry = await flight.task
                 accept(entry)
             except Exception:  # a failure is no answer to keep (the client has judged it)
+                await self._release(key, flight)
                 return
             await self._store_once(key, flight, entry, freshness)
 
@@ -137,6 +196,7 @@ class UpstreamCache:
         if not flight.stored:
             flight.stored = True
             await self.store.write(key, entry.encode(), freshness.keep_s)
+            await self._release(key, flight)
 
     async def _read(self, key: str) -> Entry | None:
         data = await self.store.read(key)

@@ -14,7 +14,7 @@ import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -59,6 +59,8 @@ class MeetingsPage:
     has_previous_page: bool
     total_count: int | None  # None unless it was asked for
     outcomes: list[SourceOutcome]
+    # False: a source counted a lower bound (its outcome's message says why).
+    total_count_exact: bool = True
 
     @property
     def errors(self) -> list[UpstreamError]:
@@ -108,9 +110,10 @@ class Gateway:
             filter=meeting_filter,
             ordering=walk,
             after=after,
-            need=None if count_total else size + 1,
+            need=size + 1,  # the page is walked lean; the count is the sources' own business
             now=now,
             hints=hints,
+            count=count_total,
         )
         asked, outcomes = self._plan(meeting_filter)
         answers = await asyncio.gather(*(self._ask(source, request) for source in asked))
@@ -129,6 +132,7 @@ class Gateway:
         resume = {key: hint for a in received for key, hint in a.hints.items()}
         edges = [Edge(encode_cursor(ordering.position(m), fingerprint, resume), m) for m in page]
         total = sum(a.total or 0 for a in received) if count_total else None
+        exact = all(a.total is not None and a.total_exact for a in received)
         outcomes.sort(key=lambda o: o.source.rank)
         return MeetingsPage(
             edges=edges,
@@ -136,6 +140,7 @@ class Gateway:
             has_previous_page=has_more if backwards else has_before,
             total_count=total,
             outcomes=outcomes,
+            total_count_exact=exact or not count_total,
         )
 
     def _plan(self, meeting_filter: MeetingFilter) -> tuple[list[Source], list[SourceOutcome]]:
@@ -159,7 +164,10 @@ class Gateway:
         self, source: Source, request: MeetingRequest
     ) -> tuple[MeetingAnswer | None, SourceOutcome]:
         found = self.sources.meetings[source]
-        return await self._outcome(source, lambda: found.meetings(request))
+        answer, outcome = await self._outcome(source, lambda: found.meetings(request))
+        if answer is not None and answer.note is not None:
+            outcome = replace(outcome, message=answer.note)
+        return answer, outcome
 
     async def _outcome(
         self, source: Source, call: Callable[[], Awaitable[T]]

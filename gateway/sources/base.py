@@ -7,11 +7,12 @@ a filter means the same for every source whatever its API could push down.
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar, get_args, get_origin, get_type_hints
 
 import aiohttp
 from pydantic import BaseModel, ValidationError
@@ -21,10 +22,12 @@ from gateway.config import SourceSettings
 from gateway.errors import UpstreamBadResponse
 from gateway.model import Lead, LeadKey, Meeting, ScheduledBot, Source
 from gateway.query import MeetingFilter, Ordering, Position
-from gateway.sources.http import UpstreamClient
+from gateway.ratelimit import MemoryRateLimiter, RateLimit, RateLimiter
+from gateway.sources.http import Params, UpstreamClient
 from gateway.sources.wire import api_key
 
 WireModel = TypeVar("WireModel", bound=BaseModel)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +35,10 @@ class MeetingRequest:
     filter: MeetingFilter
     ordering: Ordering
     after: Position | None = None  # keyset position: only meetings strictly after it
-    need: int | None = None  # matches wanted after `after`; None: every match (totalCount)
+    need: int | None = None  # matches wanted after `after`; None: every match
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # Count every match of the filter too (totalCount), apart from the page's walk.
+    count: bool = False
     # Where sources may resume their upstream walks (from the cursor, see `MeetingAnswer`).
     hints: Mapping[str, str] = field(default_factory=dict)
 
@@ -46,6 +51,18 @@ class MeetingAnswer:
     # Where to resume upstream walks for the next page; the cursors carry them. A source
     # must check a hint before use: a wrong one may cost requests, never results.
     hints: dict[str, str] = field(default_factory=dict)
+    # False: `total` is a lower bound, as an exact count would cost too many requests.
+    total_exact: bool = True
+    note: str | None = None  # what the source's outcome says (why a count is a lower bound)
+
+
+@dataclass(frozen=True, slots=True)
+class Only:
+    """An exclusion by one value of a filter field: `"upcoming": Only(True, "...")` excludes
+    the source for `upcoming: true` and leaves `upcoming: false` to its own filtering."""
+
+    value: object
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +74,10 @@ class Capabilities:
     the whole filter to what comes back either way.
     """
 
-    # Filter fields (`MeetingFilter` attribute names) that, when given, no meeting of this
-    # source can match, each with the reason a SKIPPED outcome shows.
-    excluded_by: Mapping[str, str] = field(default_factory=dict)
+    # Filter fields (`MeetingFilter` attribute names) that no meeting of this source can
+    # match, each with the reason a SKIPPED outcome shows: whenever the field is given, or
+    # with `Only` for that one value of it.
+    excluded_by: Mapping[str, str | Only] = field(default_factory=dict)
     # Its API lists meetings of given leads only: without `leadIds` it is SKIPPED.
     lists_per_lead: bool = False
 
@@ -67,6 +85,22 @@ class Capabilities:
         unknown = set(self.excluded_by) - {f.name for f in fields(MeetingFilter)}
         if unknown:
             raise ValueError(f"not MeetingFilter fields: {sorted(unknown)}")
+        types = get_type_hints(MeetingFilter)
+        for name, exclusion in self.excluded_by.items():
+            if isinstance(exclusion, Only) and not _holds(types[name], exclusion.value):
+                raise ValueError(f"{exclusion.value!r} is no value of MeetingFilter.{name}")
+
+    def exclusion(self, meeting_filter: MeetingFilter) -> str | None:
+        """The reason of the first declared exclusion the filter meets, None if none."""
+        for name, exclusion in self.excluded_by.items():
+            value = getattr(meeting_filter, name)
+            if value is None:
+                continue
+            if not isinstance(exclusion, Only):
+                return exclusion
+            if value == exclusion.value:
+                return exclusion.reason
+        return None
 
 
 class Upstream(ABC):
@@ -74,19 +108,33 @@ class Upstream(ABC):
 
     source: ClassVar[Source]
     rate_limit_retry_after: ClassVar[int | None] = None  # seconds, when a 429 does not say
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = ()  # the vendor's documented budget
 
     def __init__(self, client: UpstreamClient) -> None:
         self.client = client
 
     @classmethod
     def create(
-        cls, settings: SourceSettings, session: aiohttp.ClientSession, cache: UpstreamCache
+        cls,
+        settings: SourceSettings,
+        session: aiohttp.ClientSession,
+        cache: UpstreamCache,
+        limiter: RateLimiter | None = None,
     ) -> Self:
+        configured = settings.rate_limits
         client = UpstreamClient(
             cls.source, settings, session, cache, cls.auth_headers(settings),
             default_retry_after=cls.rate_limit_retry_after,
+            limiter=limiter or MemoryRateLimiter(),
+            limits=cls.rate_limits if configured is None else RateLimit.of(configured),
+            cost=cls.request_cost,
         )  # fmt: skip
         return cls(client)
+
+    @staticmethod
+    def request_cost(params: Params) -> int:
+        """What one request spends of the rate limit: 1, unless the vendor says otherwise."""
+        return 1
 
     @staticmethod
     def auth_headers(settings: SourceSettings) -> dict[str, str]:
@@ -111,10 +159,7 @@ class MeetingSource(Upstream):
                 return f"{name} meetings have no lead, so leadIds excludes them"
             if not any(key.source is self.source for key in meeting_filter.lead_ids):
                 return f"no {name} lead among leadIds"
-        for field_name, reason in self.capabilities.excluded_by.items():
-            if getattr(meeting_filter, field_name) is not None:
-                return reason
-        return None
+        return self.capabilities.exclusion(meeting_filter)
 
     @abstractmethod
     async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
@@ -174,6 +219,22 @@ class BotSource(Upstream):
         """Every bot it lists, earliest join first."""
 
 
+class SharedReads(Generic[T]):
+    """The upstream reads of one answer, each request made once: a page's walk and its
+    count that need the same upstream page share one read (one parse, and a bad answer
+    judged once by the circuit breaker)."""
+
+    def __init__(self, read: Callable[[Params], Awaitable[T]]) -> None:
+        self._read = read
+        self._reads: dict[tuple[tuple[str, str], ...], asyncio.Future[T]] = {}
+
+    def __call__(self, params: Params) -> asyncio.Future[T]:
+        key = tuple(sorted(params))
+        if key not in self._reads:
+            self._reads[key] = asyncio.ensure_future(self._read(params))
+        return self._reads[key]
+
+
 def answer_from(candidates: Iterable[Meeting], request: MeetingRequest) -> MeetingAnswer:
     """For sources that read every candidate: filter, order, and cut at the keyset position."""
     matches = [m for m in candidates if request.filter.matches(m, request.now)]
@@ -209,12 +270,30 @@ def tightened(
     *,
     upper: bool,
     key: Callable[[str], Any] = str,
+    side: Mapping[str, bool] | None = None,
 ) -> list[tuple[str, str]]:
-    """`params` with `name` once: the tighter of `value` and the bound already there (the
-    lower of two upper bounds, the higher of two lower ones, compared by `key`)."""
-    values = [value, *(v for k, v in params if k == name)]
-    bound = min(values, key=key) if upper else max(values, key=key)
-    return [*(p for p in params if p[0] != name), (name, bound)]
+    """`params` with one bound on this side: the tightest of `name=value` and the bounds
+    already there (the lowest upper bound, the highest lower one, compared by `key`).
+
+    `side` names every parameter bounding the same side, each with whether it is exclusive
+    (`start_time[gt]` beside `start_time[gte]`); at equal values the exclusive one is
+    tighter. Without it, `name` alone, inclusive.
+    """
+    exclusive = {name: False, **(side or {})}
+    bounds = [(name, value), *((k, v) for k, v in params if k in exclusive)]
+
+    def tightness(bound: tuple[str, str]) -> tuple[Any, bool]:
+        # At equal values the exclusive bound is the lower upper one, the higher lower one.
+        return key(bound[1]), exclusive[bound[0]] != upper
+
+    tightest = min(bounds, key=tightness) if upper else max(bounds, key=tightness)
+    return [*(p for p in params if p[0] not in exclusive), tightest]
+
+
+def _holds(annotation: Any, value: object) -> bool:
+    """Whether `value` may be a value of a field so annotated (`bool | None`...)."""
+    kinds = [get_origin(arg) or arg for arg in get_args(annotation) or (annotation,)]
+    return value is not None and isinstance(value, tuple(k for k in kinds if k is not None))
 
 
 def validate(source: Source, model: type[WireModel], body: Any) -> WireModel:

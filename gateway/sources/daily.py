@@ -4,11 +4,15 @@
 can only be walked one after another. A page of the connection bounds the walk by the
 cursor (`timeframe_end` newest first, stopping once the page has its matches;
 `timeframe_start` oldest first, which must read to the end, so that walk is resumed from
-the cache on later pages). A session has no title, no email and no update time.
+the cache on later pages). A session has no title, no email and no update time, and never
+starts in the future, so those filters exclude Daily. Every other filter is pushed down
+exactly (session starts are whole seconds), so `total_count` is the exact count.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import math
 import re
 from datetime import UTC, datetime, timedelta
@@ -19,11 +23,14 @@ from pydantic import Field, StrictBool, StrictInt, StrictStr
 from gateway.errors import BadUserInput, UpstreamBadResponse, UpstreamUnauthorized
 from gateway.model import Attendee, LocationType, Meeting, MeetingStatus, Platform, Source
 from gateway.query import Direction, MeetingFilter, OrderField
+from gateway.ratelimit import RateLimit
 from gateway.sources.base import (
     Capabilities,
     MeetingAnswer,
     MeetingRequest,
     MeetingSource,
+    Only,
+    SharedReads,
     answer_from,
     enough_of,
     tightened,
@@ -138,10 +145,12 @@ def _can_match(meeting_filter: MeetingFilter) -> bool:
 
 
 def pushdown(meeting_filter: MeetingFilter) -> list[tuple[str, str]]:
-    """Upstream filters that never drop a match: the time range widened to whole seconds."""
+    """Upstream filters that keep exactly the matches: sessions start on whole seconds, so
+    start >= t is start >= ceil(t), and start < t is start < ceil(t). `upcoming: false` is
+    no condition (no session starts after now)."""
     params: list[tuple[str, str]] = []
     if meeting_filter.start_after is not None and meeting_filter.start_after > _EPOCH:
-        params.append(("timeframe_start", str(math.floor(meeting_filter.start_after.timestamp()))))
+        params.append(("timeframe_start", str(math.ceil(meeting_filter.start_after.timestamp()))))
     if meeting_filter.start_before is not None:
         params.append(("timeframe_end", str(math.ceil(meeting_filter.start_before.timestamp()))))
     ongoing = _ongoing(meeting_filter.statuses)
@@ -150,35 +159,55 @@ def pushdown(meeting_filter: MeetingFilter) -> list[tuple[str, str]]:
     return params
 
 
+_Read = SharedReads[tuple[list[Meeting], int]]  # one answer's page reads, each request once
+
+
 class DailySource(MeetingSource):
     source = Source.DAILY
     rate_limit_retry_after = RATE_LIMIT_RETRY_AFTER
+    rate_limits = (RateLimit(20, 1), RateLimit(100, 5))
     capabilities = Capabilities(
         excluded_by={
             "chatbot_id": "DAILY meetings have no chatbot, so chatbotId excludes them",
             "updated_since": "DAILY has no update time, so updatedSince excludes it",
+            "upcoming": Only(
+                True, "DAILY sessions start when someone joins, so upcoming: true excludes them"
+            ),
+            "search": "DAILY sessions have no title, so search excludes them",
+            "attendee_email": "DAILY participants have no email, so attendeeEmail excludes them",
         }
     )
 
     async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
-        if not _can_match(request.filter):
+        if self.skip_reason(request.filter) is not None or not _can_match(request.filter):
             return answer_from((), request)
         params = pushdown(request.filter)
-        ordering, after = request.ordering, request.after
-        if request.need is None or ordering.field is not OrderField.START_TIME:
+        if request.need is None or request.ordering.field is not OrderField.START_TIME:
             return answer_from(await self._walk(params), request)
+        read = SharedReads(self._sessions)  # the newest-first walk's first page is the count's
+        if not request.count:
+            return await self._page_of(request, params, read)
+        # Every match, from Daily's `total_count`: the filter is pushed down exactly.
+        answer, (_, total) = await asyncio.gather(
+            self._page_of(request, params, read), read(_first_page(params))
+        )
+        return dataclasses.replace(answer, total=total)
+
+    async def _page_of(self, request: MeetingRequest, params: Params, read: _Read) -> MeetingAnswer:
+        """The matches after the cursor, read only as far as the page needs."""
+        ordering, after = request.ordering, request.after
         hints: dict[str, str] = {}
         if (ordering.direction is Direction.DESC) != ordering.backwards:  # Daily's own order
             if after is not None and after.value is not None:
                 end = math.floor(after.value.timestamp()) + 1  # sessions at or before it
                 params = tightened(params, "timeframe_end", str(end), upper=True, key=int)
-            found = await self._walk(params, request)
+            found = await self._walk(params, request, read)
         else:
             start = _resume_start(request)
             if start is not None:
                 params = tightened(params, "timeframe_start", str(start), upper=False, key=int)
             hints[HINT_KEY] = "" if start is None else str(start)
-            found = await self._walk(params)
+            found = await self._walk(params, read=read)
         answer = answer_from(found, request)
         # Not counted: the cursor's own meeting lies before it (Relay allows "true").
         return MeetingAnswer(answer.meetings, None, after is not None, hints)
@@ -193,16 +222,15 @@ class DailySource(MeetingSource):
 
         return await self.client.get(f"/meetings/{node_id}", (), parse, expected={400, 404})
 
-    async def _walk(self, params: Params, until: MeetingRequest | None = None) -> list[Meeting]:
+    async def _walk(
+        self, params: Params, until: MeetingRequest | None = None, read: _Read | None = None
+    ) -> list[Meeting]:
         """Sessions matching `params`, page after page (a cursor cannot be guessed): every
         one, or with `until`, only as far as its page needs (newest first)."""
         meetings: list[Meeting] = []
         cursor: list[tuple[str, str]] = []
         while True:
-            found, total = await self.client.get(
-                "/meetings", [*params, ("limit", str(PAGE_SIZE)), *cursor], _sessions_page,
-                expected={400},
-            )  # fmt: skip
+            found, total = await (read or self._sessions)([*_first_page(params), *cursor])
             meetings.extend(found)
             if len(found) < PAGE_SIZE or len(meetings) >= total:
                 return meetings
@@ -212,6 +240,14 @@ class DailySource(MeetingSource):
             if cursor and cursor[0][1] == meetings[-1].source_id:
                 raise UpstreamBadResponse(Source.DAILY, "answered the same page again")
             cursor = [("starting_after", meetings[-1].source_id)]
+
+    async def _sessions(self, params: Params) -> tuple[list[Meeting], int]:
+        """One page of sessions, and `total_count`: every session matching `params`."""
+        return await self.client.get("/meetings", params, _sessions_page, expected={400})
+
+
+def _first_page(params: Params) -> list[tuple[str, str]]:
+    return [*params, ("limit", str(PAGE_SIZE))]
 
 
 def _resume_start(request: MeetingRequest) -> int | None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Collection, Sequence
+import math
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -29,11 +30,13 @@ from gateway.errors import (
     UpstreamUnavailable,
 )
 from gateway.model import Source
+from gateway.ratelimit import MemoryRateLimiter, RateLimit, RateLimiter
 from gateway.sources.guard import CircuitBreaker, UpstreamGuard, retry_after_seconds
-from gateway.usage import record, spend
+from gateway.usage import ensure_budget, record
 
 MAX_BODY_BYTES = 20 * 1024 * 1024
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
+MAX_RATE_LIMIT_WAIT_S = 1.0  # a rate limit that frees this soon is waited for, not failed
 Params = Sequence[tuple[str, str]]
 T = TypeVar("T")
 
@@ -60,6 +63,9 @@ class UpstreamClient:
         auth_headers: dict[str, str],
         *,
         default_retry_after: int | None = None,
+        limiter: RateLimiter | None = None,
+        limits: Sequence[RateLimit] = (),
+        cost: Callable[[Params], int] = lambda _: 1,
     ) -> None:
         self.source = source
         self.settings = settings
@@ -79,6 +85,9 @@ class UpstreamClient:
         breaker = CircuitBreaker(settings.circuit_failures, settings.circuit_cooldown)
         self.guard = UpstreamGuard(source, breaker, settings.auth_cooldown)
         self.health = Health()
+        self._limiter = limiter or MemoryRateLimiter()
+        self._limits = tuple(limits)
+        self._cost = cost
 
     async def get(
         self,
@@ -161,13 +170,16 @@ class UpstreamClient:
     async def _get_once(
         self, path: str, params: Params, expected: Collection[int]
     ) -> tuple[int, bytes]:
-        spend(self.source)
+        ensure_budget(self.source)
+        await self._take_rate_limit(params)
+        record(self.source, Served.UPSTREAM)
         try:
             async with self._session.get(
                 self.base_url + path, params=list(params), headers=self._headers,
                 timeout=self._timeout, allow_redirects=False,
             ) as response:  # fmt: skip
                 status = response.status
+                await self._observe_rate_limit(response.headers)
                 if status >= 500 or status in (401, 403, 429):
                     raise self._status_error(status, response.headers.get("Retry-After"))
                 if not 200 <= status < 300 and status not in expected:
@@ -184,6 +196,28 @@ class UpstreamClient:
         if body is None:
             raise UpstreamBadResponse(self.source, "answered with a body over the size limit")
         return status, body
+
+    async def _take_rate_limit(self, params: Params) -> None:
+        """Spend the request's cost of the vendor's budget: wait for a moment when it frees
+        that soon, else fail now as rate limited (the upstream is not asked to say 429)."""
+        cost = self._cost(params)
+        while True:
+            wait = await self._limiter.acquire(self._cache_scope, cost, self._limits)
+            if wait <= 0:
+                return
+            if wait > MAX_RATE_LIMIT_WAIT_S:
+                raise UpstreamRateLimited(
+                    self.source,
+                    "its rate limit is spent (counted by the gateway)",
+                    retry_after_seconds=math.ceil(wait),
+                )
+            await asyncio.sleep(wait)
+
+    async def _observe_rate_limit(self, headers: Mapping[str, str]) -> None:
+        for limit in self._limits:
+            remaining = headers.get(limit.remaining_header or "")
+            if remaining is not None and remaining.isdigit():
+                await self._limiter.observe(self._cache_scope, limit, int(remaining))
 
     def _status_error(self, status: int, retry_after: str | None) -> UpstreamError:
         if status in (401, 403):

@@ -21,6 +21,7 @@ from pydantic import Field
 from gateway.errors import BadUserInput
 from gateway.model import Attendee, LocationType, Meeting, MeetingStatus, Platform, Source
 from gateway.query import MeetingFilter
+from gateway.ratelimit import RateLimit
 from gateway.sources.base import (
     Capabilities,
     MeetingAnswer,
@@ -172,6 +173,7 @@ def since_param(updated_since: datetime) -> str:
 class LeezySource(MeetingSource):
     source = Source.LEEZY
     rate_limit_retry_after = RATE_LIMIT_RETRY_AFTER
+    rate_limits = (RateLimit(100, 60),)  # the smallest plan's; larger plans: settings
     capabilities = Capabilities()  # every filter applies: chatbot, update time and all
 
     def __init__(self, client: UpstreamClient) -> None:

@@ -13,6 +13,7 @@ import aiohttp
 from gateway.cache.upstream import UpstreamCache
 from gateway.config import Settings
 from gateway.model import Source
+from gateway.ratelimit import MemoryRateLimiter, RateLimiter
 from gateway.sources.base import BotSource, LeadSource, MeetingSource, Upstream
 from gateway.sources.daily import DailySource
 from gateway.sources.http import UpstreamClient
@@ -62,10 +63,13 @@ def build_sources(
     session: aiohttp.ClientSession,
     cache: UpstreamCache,
     upstreams: tuple[type[Upstream], ...] = UPSTREAMS,
+    limiter: RateLimiter | None = None,
 ) -> Sources:
-    """The enabled upstreams (built in the app lifespan, with its one session and cache)."""
+    """The enabled upstreams (built in the app lifespan, with its one session, cache and
+    rate limiter)."""
+    limiter = limiter or MemoryRateLimiter()
     built = [
-        kind.create(settings.source(kind.source), session, cache)
+        kind.create(settings.source(kind.source), session, cache, limiter)
         for kind in upstreams
         if settings.source(kind.source).enabled
     ]

@@ -6,8 +6,14 @@
 A page of the connection walks each listing in its own order (`sort_by`), from a keyset bound
 taken from the cursor (`start_time[gte]`, `created_at[lte]`...), only until it holds the
 matches the page needs; the cursor carries where each walk may resume, so consecutive pages
-reuse the cached upstream page. `totalCount` needs every page: the first one (with
-`include_paging_counts`) tells how many follow, and those are fetched concurrently.
+reuse the cached upstream page.
+
+`totalCount` is counted beside the walk, from the first page of each listing from its start
+(the walk's own first page, asked with `include_paging_counts`): its `total_count` is the
+count where the filter is pushed down exactly. Where it is not (`search`, `attendeeEmail`,
+`updatedSince`, CONFIRMED apart from COMPLETED...), the other pages are read while the count
+stays within `COUNT_REQUESTS`, else the matches seen are a lower bound; "now", rounded to the
+minute for `upcoming`, is made exact from that minute's meetings.
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Annotated, Any
 
 from pydantic import Field, StrictBool, StrictInt, StrictStr
@@ -34,6 +41,7 @@ from gateway.model import (
     Source,
 )
 from gateway.query import Direction, MeetingFilter, OrderField, Ordering
+from gateway.ratelimit import RateLimit
 from gateway.sources.base import (
     BatchLookup,
     Capabilities,
@@ -42,6 +50,7 @@ from gateway.sources.base import (
     MeetingAnswer,
     MeetingRequest,
     MeetingSource,
+    SharedReads,
     answer_from,
     enough_of,
     tightened,
@@ -53,6 +62,10 @@ from gateway.sources.wire import UtcTime, WireModel, platform_from_url
 PER_PAGE = 100
 # Deeper pages cost 8-30 of the team's 600 units a minute: no answer is worth walking on.
 MAX_PAGES = 250
+# Most Salesloft requests one totalCount makes (first pages included, shared with the walk
+# or not); a count that would need more is reported as a lower bound instead.
+COUNT_REQUESTS = 10
+MINUTE = timedelta(minutes=1)
 RATE_LIMIT_RETRY_AFTER = 60  # a 429 carries no Retry-After; the budget is per minute
 _RECORD_ID = re.compile(r"[1-9][0-9]{0,17}")  # a positive integer, canonical form
 _URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
@@ -125,6 +138,8 @@ class SalesloftPage(WireModel):
     metadata: SalesloftMetadata
     data: list[dict[str, Any]]
 
+
+_Read = SharedReads[SalesloftPage]  # one answer's page reads, each request once
 
 # --- mapping ------------------------------------------------------------------------------
 
@@ -325,20 +340,58 @@ def _person_ids(meeting_filter: MeetingFilter) -> list[str] | None:
     return [str(person) for person in sorted(ids)]
 
 
-def _common_params(request: MeetingRequest) -> ParamList | None:
-    """Time range, persons and sort shared by every listing; None when nothing can match."""
-    meeting_filter = request.filter
+def _can_start(meeting_filter: MeetingFilter, now: datetime) -> bool:
+    """False when no start time satisfies the time range and `upcoming` together."""
     after, before = meeting_filter.start_after, meeting_filter.start_before
+    upcoming = meeting_filter.upcoming
     if after is not None and before is not None and after >= before:
-        return None
-    persons = _person_ids(meeting_filter)
-    if persons is not None and not persons:
-        return None
+        return False
+    if upcoming is True and before is not None and before <= now:
+        return False
+    return not (upcoming is False and after is not None and after > now)
+
+
+def _side(name: str, *, upper: bool) -> dict[str, bool]:
+    """The range parameters of `name` bounding one side, each with whether it is exclusive."""
+    if upper:
+        return {f"{name}[lt]": True, f"{name}[lte]": False}
+    return {f"{name}[gt]": True, f"{name}[gte]": False}
+
+
+def _floor_minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+def _start_bounds(meeting_filter: MeetingFilter, now: datetime) -> ParamList:
+    """The time range, and `upcoming` as "now" rounded to the minute so that the cache key
+    changes once a minute, not on every query: outwards, so no match is dropped (the
+    residual filter is exact). The tighter of two bounds on a side is kept."""
+    after, before = meeting_filter.start_after, meeting_filter.start_before
     params: ParamList = []
     if after is not None and _PLAIN_YEARS[0] <= after <= _PLAIN_YEARS[1]:
         params.append(("start_time[gte]", micro_z(after)))
     if before is not None and _PLAIN_YEARS[0] <= before <= _PLAIN_YEARS[1]:
         params.append(("start_time[lt]", micro_z(before)))
+    floor = _floor_minute(now)
+    if meeting_filter.upcoming is True:
+        lower = _side("start_time", upper=False)
+        return tightened(params, "start_time[gt]", micro_z(floor), upper=False, side=lower)
+    if meeting_filter.upcoming is False:
+        ceiling = floor if floor == now else floor + MINUTE
+        upper = _side("start_time", upper=True)
+        return tightened(params, "start_time[lte]", micro_z(ceiling), upper=True, side=upper)
+    return params
+
+
+def _common_params(request: MeetingRequest) -> ParamList | None:
+    """Time range, persons and sort shared by every listing; None when nothing can match."""
+    meeting_filter = request.filter
+    if not _can_start(meeting_filter, request.now):
+        return None
+    persons = _person_ids(meeting_filter)
+    if persons is not None and not persons:
+        return None
+    params = _start_bounds(meeting_filter, request.now)
     params.extend(("person_ids[]", person) for person in persons or ())
     ordering = request.ordering
     params.append(("sort_by", _SORT_KEYS[ordering.field]))
@@ -372,27 +425,42 @@ def _unique(meetings: Iterable[Meeting]) -> list[Meeting]:
 class SalesloftSource(MeetingSource, LeadSource, BatchLookup, EventLookup):
     source = Source.SALESLOFT
     rate_limit_retry_after = RATE_LIMIT_RETRY_AFTER
+    # The team's budget, shared with its other tools: the header says what they left.
+    rate_limits = (RateLimit(600, 60, remaining_header="x-ratelimit-remaining-minute"),)
+
+    @staticmethod
+    def request_cost(params: Params) -> int:
+        return page_cost(int(dict(params).get("page", "1")))
+
     capabilities = Capabilities(
         excluded_by={"chatbot_id": "SALESLOFT meetings have no chatbot, so chatbotId excludes them"}
     )
 
     async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
         listings = plan(request)
-        if request.need is None:  # totalCount: every page of every listing
+        if request.need is None:  # every match: every page of every listing
             records = await self._collect_all(listings)
             return answer_from(_unique(to_meeting(raw, request.now) for raw in records), request)
-        walks = await asyncio.gather(*(self._walk(params, request) for params in listings))
+        read = SharedReads(self._page)  # the walks' first pages are the count's too
+        walking = asyncio.gather(*(self._walk(params, request, read) for params in listings))
+        if request.count:
+            walks, tallies = await asyncio.gather(walking, self._tally(listings, request, read))
+        else:
+            walks, tallies = await walking, None
         answer = answer_from(_unique(m for found, _ in walks for m in found), request)
+        total, missing = (None, 0) if tallies is None else _summed(tallies, walks, request)
         return MeetingAnswer(
             answer.meetings,
-            total=None,
+            total=total,
             # Not counted: the cursor's own meeting lies before it (Relay allows "true").
             has_before=request.after is not None,
             hints=dict(hint for _, hint in walks),
+            total_exact=missing == 0,
+            note=None if missing == 0 else _lower_bound_note(total or 0, missing),
         )
 
     async def _walk(
-        self, params: ParamList, request: MeetingRequest
+        self, params: ParamList, request: MeetingRequest, read: _Read
     ) -> tuple[list[Meeting], tuple[str, str]]:
         """One listing in its order, page after page, until `request.need` matches lie after
         the cursor. Returns the meetings it vouches for (a prefix of the listing: every one
@@ -404,14 +472,9 @@ class SalesloftSource(MeetingSource, LeadSource, BatchLookup, EventLookup):
         # meetings of that instant, and they must not count twice.
         fetched: dict[str, Meeting] = {}
         for _ in range(MAX_PAGES):
-            page = await self._page([*window.params(params, ordering), *_paging(window.page)])
+            page = await read(window.query(params, ordering))
             meetings = [to_meeting(raw, request.now) for raw in page.data]
-            if (
-                window.page > 1
-                and not fetched
-                and meetings
-                and not _skips_safely(request, meetings[0])
-            ):
+            if window.page > 1 and not fetched and not _resumes_safely(request, meetings):
                 window = _own_window(request)  # a resumed walk must skip only what lies before
                 continue
             for meeting in meetings:
@@ -425,6 +488,31 @@ class SalesloftSource(MeetingSource, LeadSource, BatchLookup, EventLookup):
             frontier = ordering.value(listed[-1])
             window = window.next(frontier if ordering.field in _BOUNDED else None)
         raise UpstreamBadResponse(Source.SALESLOFT, f"listed more than {MAX_PAGES} pages")
+
+    async def _tally(
+        self, listings: Sequence[ParamList], request: MeetingRequest, read: _Read
+    ) -> list[_Tally]:
+        """Each listing's count: its first page (with Salesloft's count) in one round, then
+        the pages an exact count still needs in a second, unless they exceed the budget."""
+        firsts = await asyncio.gather(*(read(_counted_start(p)) for p in listings))
+        plans = [_count_plan(p, first, request) for p, first in zip(listings, firsts, strict=True)]
+        costs = [plan.cost for plan in plans]
+        if None in costs or len(listings) + sum(c or 0 for c in costs) > COUNT_REQUESTS:
+            return [plan.as_counted() for plan in plans]
+        return list(await asyncio.gather(*(self._finish(plan, request, read) for plan in plans)))
+
+    async def _finish(self, plan: _CountPlan, request: MeetingRequest, read: _Read) -> _Tally:
+        """A listing's exact count once the pages its plan names are read."""
+        if not plan.reads:
+            return plan.as_counted()
+        pages = await asyncio.gather(*(read(params) for params in plan.reads))
+        found = [to_meeting(raw, request.now) for page in pages for raw in page.data]
+        matching = {m.source_id for m in found if request.filter.matches(m, request.now)}
+        if not plan.minute:
+            return _Tally(len(plan.seen | matching), plan.seen)
+        if any(page.metadata.paging.next_page is not None for page in pages):
+            return _Tally(len(plan.seen), plan.seen, missing=None)  # a minute over a page
+        return _Tally(plan.known - (len(found) - len(matching)), plan.seen)
 
     def is_id(self, source_id: str) -> bool:
         return _RECORD_ID.fullmatch(source_id) is not None
@@ -481,7 +569,7 @@ class SalesloftSource(MeetingSource, LeadSource, BatchLookup, EventLookup):
 
     async def _collect(self, params: ParamList) -> list[dict[str, Any]]:
         """Every page of one listing: the first counts them, the rest come concurrently."""
-        first = await self._page([*params, *_paging(1), ("include_paging_counts", "true")])
+        first = await self._page(_counted_start(params))
         paging = first.metadata.paging
         if paging.next_page is None:
             return first.data
@@ -522,9 +610,18 @@ class _Window:
         if self.bound is None:
             return listing
         upper = _descending(ordering)
-        name = f"{_SORT_KEYS[ordering.field]}[{'lte' if upper else 'gte'}]"
+        field = _SORT_KEYS[ordering.field]
+        name = f"{field}[{'lte' if upper else 'gte'}]"
         # Times in Salesloft's fixed-width form compare as text.
-        return tightened(listing, name, micro_z(self.bound), upper=upper)
+        side = _side(field, upper=upper)
+        return tightened(listing, name, micro_z(self.bound), upper=upper, side=side)
+
+    def query(self, listing: ParamList, ordering: Ordering) -> ParamList:
+        """The request for this window's page: the listing's start is the counted first
+        page, the same request a count makes, so that the two share it."""
+        if self.bound is None and self.page == 1:
+            return _counted_start(listing)
+        return [*self.params(listing, ordering), *_paging(self.page)]
 
     def next(self, frontier: datetime | None) -> _Window:
         """After a page that did not suffice: from its last value on, or the next page."""
@@ -558,12 +655,15 @@ def _start(request: MeetingRequest, hint: str | None) -> _Window:
     return anchor if covers else own
 
 
-def _skips_safely(request: MeetingRequest, first: Meeting) -> bool:
-    """Whether a walk resumed at a later page skips only meetings before the cursor: the
-    page must start strictly before the cursor's value, as a meeting of that same value on
-    an earlier page may come after the cursor in the merged order."""
+def _resumes_safely(request: MeetingRequest, meetings: list[Meeting]) -> bool:
+    """Whether a walk resumed at a later page (from a hint) may go on from there: the page
+    must hold meetings (an empty one lies past the end of a listing that shrank since) and
+    skip only meetings before the cursor, so it must start strictly before the cursor's
+    value, as a meeting of that same value on an earlier page may come after the cursor."""
     after = request.after
-    value = request.ordering.value(first)
+    if not meetings:
+        return False
+    value = request.ordering.value(meetings[0])
     if after is None:
         return True
     if value is None or after.value is None:
@@ -587,5 +687,175 @@ def _listing_page(answer: JsonAnswer) -> SalesloftPage:
     return validate(Source.SALESLOFT, SalesloftPage, answer.body)
 
 
+def page_cost(page: int) -> int:
+    """Cost units of one listing page: deep pages cost more (1, then 3, 8, 10, 30)."""
+    for first_page, cost in ((501, 30), (251, 10), (151, 8), (101, 3)):
+        if page >= first_page:
+            return cost
+    return 1
+
+
 def _paging(page: int) -> ParamList:
     return [("per_page", str(PER_PAGE)), ("page", str(page))]
+
+
+def _counted_start(listing: ParamList) -> ParamList:
+    """The first page of a listing with Salesloft's count of all its meetings."""
+    return [*listing, *_paging(1), ("include_paging_counts", "true")]
+
+
+# --- counting -----------------------------------------------------------------------------
+
+
+class _Residue(Enum):
+    """What a listing holds beyond the filter's matches (the residual filter drops it)."""
+
+    NONE = "none"  # nothing: its `total_count` is the count
+    MINUTE = "minute"  # the meetings of the minute "now" was rounded in, on the wrong side
+    OTHER = "other"  # what only reading every record tells (title, emails, end time...)
+
+
+# Filter fields pushed down exactly: the time range in plain years, statuses where the
+# listing names them (`_statuses_of`), `upcoming` but for its rounded minute. Any other
+# field given leaves a residual filter.
+_PUSHED_EXACTLY = frozenset(
+    {"sources", "statuses", "start_after", "start_before", "upcoming", "lead_ids"}
+)
+
+
+def _statuses_of(listing: ParamList) -> frozenset[MeetingStatus]:
+    """Every status a meeting of this listing can map to."""
+    flags = dict(listing)
+    if flags["show_deleted"] == "true":
+        return frozenset({MeetingStatus.CANCELLED})
+    if flags.get("no_show") == "true":
+        return frozenset({MeetingStatus.NO_SHOW})
+    if "status" in flags:
+        return _MAPS_TO[flags["status"]]
+    if flags.get("no_show") == "false":
+        return _ACTIVE_STATUSES - {MeetingStatus.NO_SHOW}
+    return _ACTIVE_STATUSES
+
+
+def _rounded(meeting_filter: MeetingFilter, now: datetime) -> bool:
+    """Whether `upcoming` was pushed down as a rounded minute that the time range does not
+    already settle (a start after now is upcoming; one before a bound at or before now is
+    not)."""
+    after, before = meeting_filter.start_after, meeting_filter.start_before
+    if meeting_filter.upcoming is None or _floor_minute(now) == now:
+        return False
+    if meeting_filter.upcoming:
+        return after is None or after <= now
+    return before is None or before > now
+
+
+def _residue(meeting_filter: MeetingFilter, listing: ParamList, now: datetime) -> _Residue:
+    statuses = meeting_filter.statuses
+    bounds = (meeting_filter.start_after, meeting_filter.start_before)
+    if (
+        any(
+            getattr(meeting_filter, f.name) is not None
+            for f in fields(meeting_filter)
+            if f.name not in _PUSHED_EXACTLY
+        )
+        or (statuses is not None and not _statuses_of(listing) <= statuses)
+        or any(b is not None and not _PLAIN_YEARS[0] <= b <= _PLAIN_YEARS[1] for b in bounds)
+    ):
+        return _Residue.OTHER
+    return _Residue.MINUTE if _rounded(meeting_filter, now) else _Residue.NONE
+
+
+def _minute_first(listing: ParamList, upcoming: bool) -> bool:
+    """Whether the listing starts with the rounded minute: by start time, from the bound."""
+    flags = dict(listing)
+    direction = "ASC" if upcoming else "DESC"
+    return flags["sort_by"] == "start_time" and flags["sort_direction"] == direction
+
+
+def _minute_listing(listing: ParamList, upcoming: bool, now: datetime) -> ParamList:
+    """The meetings of the listing within the minute "now" was rounded in, those on the
+    wrong side of now first. Its bounds are whole minutes too, so its cache key is."""
+    floor = _floor_minute(now)
+    params = [p for p in listing if p[0] not in ("sort_by", "sort_direction")]
+    lower, upper = _side("start_time", upper=False), _side("start_time", upper=True)
+    params = tightened(params, "start_time[gt]", micro_z(floor), upper=False, side=lower)
+    params = tightened(params, "start_time[lte]", micro_z(floor + MINUTE), upper=True, side=upper)
+    direction = "ASC" if upcoming else "DESC"
+    return [*params, ("sort_by", "start_time"), ("sort_direction", direction), *_paging(1)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Tally:
+    """One listing's count: exact, or a lower bound (`seen`, the matches read) when an
+    exact one would need `missing` more requests (None: no telling how many)."""
+
+    count: int
+    seen: frozenset[str] = frozenset()
+    missing: int | None = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _CountPlan:
+    """How one listing is counted once its first page is read: `known` matches, or with
+    `minute` the listing's total from which the wrong side of the minute read is taken
+    away; `reads` are the requests still needed (None: more than can be known)."""
+
+    known: int
+    seen: frozenset[str]  # matches on the first page
+    reads: tuple[ParamList, ...] | None = ()
+    minute: bool = False
+
+    @property
+    def cost(self) -> int | None:
+        return None if self.reads is None else len(self.reads)
+
+    def as_counted(self) -> _Tally:
+        """The count without the reads: exact when none is needed, else a lower bound."""
+        if self.reads == ():
+            return _Tally(self.known, self.seen)
+        return _Tally(len(self.seen), self.seen, missing=self.cost)
+
+
+def _count_plan(listing: ParamList, first: SalesloftPage, request: MeetingRequest) -> _CountPlan:
+    meeting_filter, now = request.filter, request.now
+    meetings = [to_meeting(raw, now) for raw in first.data]
+    seen = frozenset(m.source_id for m in meetings if meeting_filter.matches(m, now))
+    paging = first.metadata.paging
+    total = paging.total_count
+    if paging.next_page is None or not meetings:
+        return _CountPlan(len(seen), seen)  # the whole listing is on this page
+    if total is None:
+        return _CountPlan(len(seen), seen, reads=None)  # Salesloft did not count
+    residue = _residue(meeting_filter, listing, now)
+    if residue is _Residue.NONE:
+        return _CountPlan(total, seen)
+    upcoming = meeting_filter.upcoming
+    if residue is _Residue.MINUTE and upcoming is not None:
+        if not _minute_first(listing, upcoming):
+            return _CountPlan(total, seen, (_minute_listing(listing, upcoming, now),), True)
+        if meeting_filter.matches(meetings[-1], now):  # the whole wrong side is on this page
+            return _CountPlan(total - (len(meetings) - len(seen)), seen)
+    pages = paging.total_pages or -(-total // PER_PAGE)
+    return _CountPlan(len(seen), seen, tuple([*listing, *_paging(n)] for n in range(2, pages + 1)))
+
+
+def _summed(
+    tallies: Sequence[_Tally], walks: Sequence[tuple[list[Meeting], Any]], request: MeetingRequest
+) -> tuple[int, int | None]:
+    """The listings' counts added up, and the requests an exact sum would still need (0:
+    exact; None: no telling). A lower bound also takes the matches the walks read."""
+    total, missing, unknown = 0, 0, False
+    for tally, (walked, _) in zip(tallies, walks, strict=True):
+        if tally.missing == 0:
+            total += tally.count
+            continue
+        matches = {m.source_id for m in walked if request.filter.matches(m, request.now)}
+        total += len(tally.seen | matches)
+        missing += tally.missing or 0
+        unknown = unknown or tally.missing is None
+    return total, None if unknown else missing
+
+
+def _lower_bound_note(total: int, missing: int | None) -> str:
+    more = "more pages" if missing is None else f"about {missing} more pages"
+    return f"counted at least {total}: an exact count would read {more}"

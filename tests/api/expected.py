@@ -324,7 +324,8 @@ def skip_reasons(meeting_filter: Mapping[str, Any]) -> dict[str, tuple[str, ...]
 
     A source the filter excludes (DESIGN §3b): not among `sources`; Nexor without
     `leadIds`; with `leadIds`, Leezy and Daily, and a lead source without a lead of its own
-    among them; with `chatbotId`, all but Leezy; with `updatedSince`, Daily and Nexor.
+    among them; with `chatbotId`, all but Leezy; with `updatedSince`, Daily and Nexor; Daily
+    with what a session never has: `upcoming: true`, `search` (a title), `attendeeEmail`.
     """
     reasons: dict[str, list[str]] = {source: [] for source in SOURCE_ORDER}
     f = meeting_filter
@@ -345,6 +346,11 @@ def skip_reasons(meeting_filter: Mapping[str, Any]) -> dict[str, tuple[str, ...]
     if "updatedSince" in f:
         for source in ("NEXOR", "DAILY"):
             reasons[source].append("updatedSince")
+    if f.get("upcoming") is True:
+        reasons["DAILY"].append("upcoming")
+    for field in ("search", "attendeeEmail"):
+        if field in f:
+            reasons["DAILY"].append(field)
     return {source: tuple(words) for source, words in reasons.items() if words}
 
 

@@ -21,6 +21,7 @@ from gateway.config import Settings
 from gateway.model import Source
 from gateway.simulators.cluster import Simulators
 from gateway.simulators.dataset import Dataset
+from gateway.simulators.faults import Fault, FaultKind
 from tests.api.expected import (
     MEETING_FIELDS,
     ExpectedMeeting,
@@ -594,3 +595,20 @@ async def test_a_bot_may_name_its_meeting_by_the_events_ical_uid(
     assert body["data"]["meeting"]["bots"] == [{"botId": "bot-by-ical-uid"}]
     nodes = [e["node"] for e in body["data"]["scheduledBots"]["edges"]]
     assert {"botId": "bot-by-ical-uid", "meeting": {"id": meeting_id}} in nodes
+
+
+async def test_the_bots_of_a_page_are_asked_beside_its_meetings(
+    gql: GraphQLClient, simulators: Simulators
+) -> None:
+    for simulator in simulators:
+        simulator.inject(Fault(kind=FaultKind.LATENCY, latency_ms=200))
+    query = (
+        "{ meetings(first: 10, filter: {upcoming: true}) { edges { node { bots { botId } } } } }"
+    )
+    body = await gql(query)
+    assert "errors" not in body
+    (bots,) = simulators.meetstream.requests
+    meetings = [r for name in ("leezy", "salesloft") for r in simulators.by_name(name).requests]
+    assert meetings
+    # One round: the bot listing went out while the meetings were still on their way.
+    assert all(bots.started_at < request.ended_at for request in meetings if request.ended_at)

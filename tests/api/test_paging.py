@@ -6,7 +6,9 @@ compared with its exact slice of the expected order, flags included.
 
 from __future__ import annotations
 
+import base64
 import copy
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -95,6 +97,16 @@ async def page(
 
 def rows_of(connection: dict[str, Any]) -> list[Row]:
     return [meeting_row(edge["node"]) for edge in connection["edges"]]
+
+
+def positions(connection: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each edge's cursor without its resume hints: the position and the query it is of."""
+    found = []
+    for edge in connection["edges"]:
+        cursor = edge["cursor"]
+        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        found.append({k: v for k, v in payload.items() if k != "h"})
+    return found
 
 
 def flags(connection: dict[str, Any]) -> tuple[bool, bool]:
@@ -203,7 +215,8 @@ async def test_forward_and_backward_cursors_meet(gql: GraphQLClient, dataset: Da
     third = await page(gql, WINDOW, first=PAGE, after=second["pageInfo"]["endCursor"])
     back = await page(gql, WINDOW, last=PAGE, before=third["pageInfo"]["startCursor"])
     assert rows_of(back) == rows_of(second) == expected[PAGE : 2 * PAGE]
-    assert [e["cursor"] for e in back["edges"]] == [e["cursor"] for e in second["edges"]]
+    # The same positions; the resume hints differ, as a backward walk resumes elsewhere.
+    assert positions(back) == positions(second)
     assert flags(back) == (True, True)
     again = await page(gql, WINDOW, first=PAGE, after=back["pageInfo"]["endCursor"])
     assert rows_of(again) == rows_of(third) == expected[2 * PAGE : 3 * PAGE]
@@ -310,6 +323,39 @@ async def test_inserts_tied_with_the_position_follow_the_string_id_order(
 
 def _a_salesloft_id(meetings: list[ExpectedMeeting]) -> str:
     return next(m.source_id for m in meetings if m.source == "SALESLOFT")
+
+
+async def test_a_resume_hint_past_the_end_of_a_shrunk_listing_restarts_the_walk(
+    gql: GraphQLClient, dataset: Dataset, simulators: Simulators
+) -> None:
+    """By update time Salesloft is walked by page number, and the cursor says which page to
+    resume at. Once enough meetings are canceled (they leave the active listing), that page
+    lies past the end: the walk must restart from the cursor, not answer nothing."""
+    only, order, size = {"sources": ["SALESLOFT"]}, {"field": "UPDATED_AT"}, 70
+    first = await page(gql, only, order, first=size)
+    second = await page(gql, only, order, first=size, after=first["pageInfo"]["endCursor"])
+    after = second["pageInfo"]["endCursor"]
+    hints = json.loads(base64.urlsafe_b64decode(after + "=" * (-len(after) % 4)))["h"]
+    assert hints["salesloft:false"] == "|2"  # the active listing's second upstream page
+
+    seen = {row[2] for row in rows_of(first) + rows_of(second)}
+    active = [r for r in dataset.salesloft if r["canceled_at"] is None]
+    canceled = [
+        {**copy.deepcopy(r), "canceled_at": r["updated_at"]} for r in active if str(r["id"]) in seen
+    ][: len(active) - 100]  # what stays active fits on one upstream page
+    for record in canceled:
+        simulators.salesloft.upsert(record)
+    changed = {r["id"]: r for r in [*dataset.salesloft, *canceled]}
+    expected = expected_meetings(dataset, REFERENCE_NOW, only, order, salesloft=[*changed.values()])
+    position = [m.source_id for m in expected].index(rows_of(second)[-1][2])
+    simulators.salesloft.reset_requests()
+
+    third = await page(gql, only, order, first=size, after=after)
+
+    assert rows_of(third) == [m.row() for m in expected[position + 1 : position + 1 + size]]
+    assert sum(row[3] != "CANCELLED" for row in rows_of(third)) == 53  # the active ones
+    pages = [(r.params["show_deleted"], r.params["page"]) for r in simulators.salesloft.requests]
+    assert ("false", "2") in pages  # the hint was tried, then the walk restarted
 
 
 async def test_page_size_of_exactly_the_total(gql: GraphQLClient, dataset: Dataset) -> None:

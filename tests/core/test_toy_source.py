@@ -9,8 +9,10 @@ upstream would take the member and settings added for it (docs/architecture.md).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 import aiohttp
 import pytest
@@ -23,11 +25,13 @@ from gateway.core.paging import PageArgs
 from gateway.errors import SourceState
 from gateway.model import Meeting, MeetingStatus, Source
 from gateway.query import MeetingFilter, Ordering
+from gateway.simulators.dataset import Dataset
 from gateway.sources.base import (
     Capabilities,
     MeetingAnswer,
     MeetingRequest,
     MeetingSource,
+    Only,
     answer_from,
     validate,
 )
@@ -176,3 +180,75 @@ async def test_the_toy_answers_look_ups_by_id(toy_gateway: Gateway, toy: ToySimu
     found = await toy_gateway.meetings_by_id(["daily:toy-2", "daily:nothing"], REFERENCE_NOW)
     assert [getattr(m, "title", m) for m in found] == ["Toy toy-2", None]
     assert toy.requests == 1  # one listing, shared by both look-ups
+
+
+# --- a toy that counts a lower bound, and is excluded by one value only --------------------
+
+
+class LowerBoundToy(ToySource):
+    """Counts at least what it read, as a source whose exact count would cost too much; its
+    meetings are never in the past, so `upcoming: false` (only) excludes it."""
+
+    capabilities = Capabilities(excluded_by={"upcoming": Only(False, "toys are all ahead")})
+    asked: ClassVar[list[MeetingRequest]] = []
+
+    async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
+        self.asked.append(request)
+        answer = await super().meetings(request)
+        if not request.count:
+            return answer
+        return dataclasses.replace(answer, total=2, total_exact=False, note="counted at least 2")
+
+
+@pytest.fixture
+def lower_bound_gateway(
+    settings: Settings,
+    toy: ToySimulator,
+    upstream_session: aiohttp.ClientSession,
+    upstream_cache: UpstreamCache,
+) -> Gateway:
+    LowerBoundToy.asked = []
+    toy_settings = settings.daily.model_copy(update={"base_url": toy.url})
+    settings = settings.model_copy(update={"daily": toy_settings})
+    upstreams = (LeezySource, LowerBoundToy)
+    return Gateway(build_sources(settings, upstream_session, upstream_cache, upstreams))
+
+
+@pytest.mark.parametrize("count_total", [True, False])
+async def test_a_lower_bound_of_one_source_makes_the_total_inexact(
+    lower_bound_gateway: Gateway, dataset: Dataset, count_total: bool
+) -> None:
+    page = await lower_bound_gateway.meetings(
+        MeetingFilter(), Ordering(), PageArgs(first=5), now=REFERENCE_NOW, count_total=count_total
+    )
+    # The page is walked lean whether or not it is counted; the count is asked apart.
+    assert [(r.need, r.count) for r in LowerBoundToy.asked] == [(6, count_total)]
+    messages = {o.source: (o.state, o.message) for o in page.outcomes}
+    if not count_total:
+        assert (page.total_count, page.total_count_exact) == (None, True)
+        assert messages[Source.DAILY] == (SourceState.OK, None)
+        return
+    assert (page.total_count, page.total_count_exact) == (len(dataset.leezy) + 2, False)
+    assert messages == {
+        Source.LEEZY: (SourceState.OK, None),
+        Source.DAILY: (SourceState.OK, "counted at least 2"),
+    }
+
+
+@pytest.mark.parametrize(("upcoming", "skipped"), [(False, True), (True, False), (None, False)])
+async def test_an_exclusion_by_one_value_skips_for_that_value_only(
+    lower_bound_gateway: Gateway, toy: ToySimulator, upcoming: bool | None, skipped: bool
+) -> None:
+    page = await lower_bound_gateway.meetings(
+        MeetingFilter(upcoming=upcoming),
+        Ordering(),
+        PageArgs(first=5),
+        now=REFERENCE_NOW,
+        count_total=False,
+    )
+    outcome = next(o for o in page.outcomes if o.source is Source.DAILY)
+    if skipped:
+        assert (outcome.state, outcome.message) == (SourceState.SKIPPED, "toys are all ahead")
+    else:
+        assert (outcome.state, outcome.message) == (SourceState.OK, None)
+    assert toy.requests == (0 if skipped else 1)

@@ -19,13 +19,18 @@ def request(
     *,
     ordering: Ordering | None = None,
     after: Position | None = None,
+    need: int | None = None,
+    count: bool = False,
 ) -> MeetingRequest:
-    """A request at the simulators' frozen now, so residual time filters are reproducible."""
+    """A request at the simulators' frozen now, so residual time filters are reproducible:
+    by default for every match; with `need`, a lean page (and with `count`, its count)."""
     return MeetingRequest(
         filter=meeting_filter or MeetingFilter(),
         ordering=ordering or Ordering(),
         after=after,
+        need=need,
         now=REFERENCE_NOW,
+        count=count,
     )
 
 

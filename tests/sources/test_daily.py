@@ -79,12 +79,13 @@ async def test_maps_every_session_field_by_field(
     ]
 
 
-async def test_time_range_is_widened_to_whole_seconds(
+async def test_time_range_is_pushed_down_exactly_in_whole_seconds(
     daily: DailySource, dataset: Dataset, simulators: Simulators
 ) -> None:
     ordered = _newest_first(dataset.daily)
-    # Bounds half a second past two session starts: the upstream sees floor/ceil, the
-    # residual filter drops the session at the lower bound and keeps the one at the upper.
+    # Bounds half a second past two session starts: sessions start on whole seconds, so the
+    # upstream sees both rounded up and drops the session at the lower bound itself, keeping
+    # the one at the upper (its `total_count` is then the exact count).
     after = _utc(ordered[60]["start_time"]) + timedelta(milliseconds=500)
     before = _utc(ordered[10]["start_time"]) + timedelta(milliseconds=500)
     answer = await daily.meetings(request(MeetingFilter(start_after=after, start_before=before)))
@@ -94,7 +95,7 @@ async def test_time_range_is_widened_to_whole_seconds(
     assert ordered[60]["id"] not in expected
     assert [c.params for c in simulators.daily.requests] == [
         {
-            "timeframe_start": str(ordered[60]["start_time"]),
+            "timeframe_start": str(ordered[60]["start_time"] + 1),
             "timeframe_end": str(ordered[10]["start_time"] + 1),
             "limit": "100",
         }
@@ -282,3 +283,54 @@ async def test_refused_credentials_are_unauthorized(
 def test_daily_has_no_update_time(daily: DailySource) -> None:
     reason = daily.skip_reason(MeetingFilter(updated_since=REFERENCE_NOW))
     assert reason == "DAILY has no update time, so updatedSince excludes it"
+
+
+@pytest.mark.parametrize(
+    ("meeting_filter", "word"),
+    [
+        (MeetingFilter(upcoming=True), "upcoming"),
+        (MeetingFilter(search="demo"), "search"),
+        (MeetingFilter(attendee_email="ana@example.com"), "attendeeEmail"),
+    ],
+)
+async def test_what_a_session_never_has_skips_daily(
+    daily: DailySource, simulators: Simulators, meeting_filter: MeetingFilter, word: str
+) -> None:
+    """Sessions start when someone joins (never in the future), have no title and no email."""
+    reason = daily.skip_reason(meeting_filter)
+    assert reason is not None
+    assert word in reason
+    answer = await daily.meetings(request(meeting_filter, need=21, count=True))
+    assert (answer.meetings, answer.total, answer.total_exact) == ([], 0, True)
+    assert simulators.daily.requests == []
+
+
+async def test_upcoming_false_is_no_condition(
+    daily: DailySource, dataset: Dataset, simulators: Simulators
+) -> None:
+    assert daily.skip_reason(MeetingFilter(upcoming=False)) is None
+    answer = await daily.meetings(request(MeetingFilter(upcoming=False), need=21, count=True))
+    newest = [s["id"] for s in _newest_first(dataset.daily)]
+    assert len(answer.meetings) >= 21
+    assert ids(answer.meetings) == newest[: len(answer.meetings)]
+    assert (answer.total, answer.total_exact) == (len(dataset.daily), True)
+    assert [c.params for c in simulators.daily.requests] == [{"limit": "100"}]
+
+
+@pytest.mark.parametrize("direction", [Direction.DESC, Direction.ASC])
+async def test_the_count_is_total_count_of_the_first_page(
+    daily: DailySource, dataset: Dataset, simulators: Simulators, direction: Direction
+) -> None:
+    """The filter is pushed down exactly, so `total_count` is the count: the newest-first
+    walk's own first page (oldest first, the walk reads every page from it anyway)."""
+    ordered = _newest_first(dataset.daily)
+    after = _utc(ordered[90]["start_time"]) + timedelta(milliseconds=500)  # drops ordered[90]
+    meeting_filter = MeetingFilter(start_after=after)
+    ordering = Ordering(OrderField.START_TIME, direction)
+    answer = await daily.meetings(request(meeting_filter, ordering=ordering, need=21, count=True))
+    assert (answer.total, answer.total_exact) == (90, True)
+    assert len(answer.meetings) >= 21
+    start = str(ordered[90]["start_time"] + 1)
+    assert [c.params for c in simulators.daily.requests] == [
+        {"timeframe_start": start, "limit": "100"}
+    ]

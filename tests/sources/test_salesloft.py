@@ -27,7 +27,7 @@ from gateway.simulators.cluster import Simulators
 from gateway.simulators.dataset import Dataset
 from gateway.simulators.faults import Fault, FaultKind
 from gateway.simulators.salesloft import EXPIRED_TOKEN, FORBIDDEN_TOKEN
-from gateway.sources.salesloft import SalesloftSource
+from gateway.sources.salesloft import COUNT_REQUESTS, SalesloftSource, micro_z, to_meeting
 from tests.conftest import REFERENCE_NOW
 from tests.sources.helpers import Record, ids, request, time
 
@@ -594,3 +594,189 @@ async def test_deleted_attendees_are_left_out(
     assert found is not None
     assert organizer["email"] not in {a.email for a in found.attendees}
     assert found.organizer is None
+
+
+# --- counting (totalCount) ------------------------------------------------------------------
+
+MINUTE_FLOOR = "2026-03-10T14:07:00.000000Z"  # REFERENCE_NOW is 14:07:30
+MINUTE_CEIL = "2026-03-10T14:08:00.000000Z"
+
+
+def _expected_total(simulators: Simulators, meeting_filter: MeetingFilter) -> int:
+    meetings = [to_meeting(r, REFERENCE_NOW) for r in simulators.salesloft.api.records()]
+    return sum(meeting_filter.matches(m, REFERENCE_NOW) for m in meetings)
+
+
+def _upcoming_listing(dataset: Dataset, simulators: Simulators) -> None:
+    """Over a page of active upcoming meetings, four of them in the minute of now: two on
+    each side of it (14:07:30 itself is not upcoming)."""
+    for n in range(120):
+        start = REFERENCE_NOW + timedelta(hours=n + 1)
+        simulators.salesloft.upsert(_stored(dataset, 92_000_000 + n, start_time=micro_z(start)))
+    for n, second in enumerate((10, 30, 50, 59)):
+        start = REFERENCE_NOW.replace(second=second)
+        simulators.salesloft.upsert(_stored(dataset, 92_001_000 + n, start_time=micro_z(start)))
+    simulators.salesloft.reset_requests()
+
+
+@pytest.mark.parametrize("upcoming", [True, False])
+async def test_upcoming_is_pushed_down_as_now_rounded_to_the_minute(
+    salesloft: SalesloftSource, dataset: Dataset, simulators: Simulators, upcoming: bool
+) -> None:
+    """Outwards, so no match is dropped; the cache key changes once a minute."""
+    _upcoming_listing(dataset, simulators)
+    meeting_filter = MeetingFilter(upcoming=upcoming)
+    answer = await salesloft.meetings(request(meeting_filter))
+    kept = [
+        r
+        for r in simulators.salesloft.api.records()
+        if (time(r["start_time"]) > REFERENCE_NOW) == upcoming
+    ]
+    assert ids(answer.meetings) == _ordered(kept)
+    bound = ("start_time[gt]", MINUTE_FLOOR) if upcoming else ("start_time[lte]", MINUTE_CEIL)
+    for call in simulators.salesloft.requests:
+        assert [(k, v) for k, v in call.query if k.startswith("start_time")] == [bound]
+
+
+@pytest.mark.parametrize(
+    ("meeting_filter", "bounds"),
+    [
+        # A later start is upcoming anyway: the rounded bound would only widen it.
+        (
+            MeetingFilter(upcoming=True, start_after=datetime(2026, 3, 11, tzinfo=UTC)),
+            [("start_time[gte]", "2026-03-11T00:00:00.000000Z")],
+        ),
+        (
+            MeetingFilter(upcoming=True, start_after=datetime(2026, 3, 1, tzinfo=UTC)),
+            [("start_time[gt]", MINUTE_FLOOR)],
+        ),
+        (
+            MeetingFilter(upcoming=False, start_before=datetime(2026, 3, 1, tzinfo=UTC)),
+            [("start_time[lt]", "2026-03-01T00:00:00.000000Z")],
+        ),
+        (
+            MeetingFilter(upcoming=False, start_before=REFERENCE_NOW.replace(second=40)),
+            [("start_time[lt]", "2026-03-10T14:07:40.000000Z")],
+        ),
+    ],
+)
+async def test_upcoming_and_the_time_range_keep_the_tighter_bound(
+    salesloft: SalesloftSource,
+    dataset: Dataset,
+    simulators: Simulators,
+    meeting_filter: MeetingFilter,
+    bounds: list[tuple[str, str]],
+) -> None:
+    _upcoming_listing(dataset, simulators)
+    answer = await salesloft.meetings(request(meeting_filter))
+    assert answer.total == _expected_total(simulators, meeting_filter)
+    for call in simulators.salesloft.requests:
+        assert [(k, v) for k, v in call.query if k.startswith("start_time")] == bounds
+
+
+async def test_no_start_can_be_both_upcoming_and_before_now(
+    salesloft: SalesloftSource, simulators: Simulators
+) -> None:
+    for meeting_filter in (
+        MeetingFilter(upcoming=True, start_before=REFERENCE_NOW),
+        MeetingFilter(upcoming=False, start_after=REFERENCE_NOW + timedelta(microseconds=1)),
+    ):
+        answer = await salesloft.meetings(request(meeting_filter, need=21, count=True))
+        assert (answer.meetings, answer.total, answer.total_exact) == ([], 0, True)
+    assert simulators.salesloft.requests == []
+
+
+async def test_the_count_is_salesloft_s_own_where_all_is_pushed_down(
+    salesloft: SalesloftSource, dataset: Dataset, simulators: Simulators
+) -> None:
+    """`total_count` of each listing's first page, the page the walk reads anyway: one
+    request per listing for the page and its count."""
+    answer = await salesloft.meetings(request(need=21, count=True))
+    assert (answer.total, answer.total_exact, answer.note) == (200, True, None)
+    assert ids(answer.meetings)[:21] == _ordered(dataset.salesloft)[:21]
+    assert sorted(p["show_deleted"] for p in _listing_params(simulators)) == ["false", "true"]
+    assert all(p["include_paging_counts"] == "true" for p in _listing_params(simulators))
+
+
+@pytest.mark.parametrize(
+    ("upcoming", "direction", "requests"),
+    [
+        # The listing starts at the rounded bound: its first page holds the minute.
+        (True, Direction.ASC, 2),
+        (False, Direction.DESC, 2),
+        # It ends there: the minute's meetings are read apart (in the active listing only:
+        # the canceled one fits on its first page).
+        (True, Direction.DESC, 3),
+        (False, Direction.ASC, 3),
+    ],
+)
+async def test_the_count_of_upcoming_takes_the_minute_of_now_apart(
+    salesloft: SalesloftSource,
+    dataset: Dataset,
+    simulators: Simulators,
+    upcoming: bool,
+    direction: Direction,
+    requests: int,
+) -> None:
+    _upcoming_listing(dataset, simulators)
+    meeting_filter = MeetingFilter(upcoming=upcoming)
+    ordering = Ordering(OrderField.START_TIME, direction)
+    answer = await salesloft.meetings(
+        request(meeting_filter, ordering=ordering, need=21, count=True)
+    )
+    assert answer.total == _expected_total(simulators, meeting_filter)
+    assert answer.total_exact
+    calls = simulators.salesloft.requests
+    assert len(calls) == requests
+    for call in calls:  # every bound a whole minute: a cache key that does not grow
+        assert all(v.endswith(":00.000000Z") for k, v in call.query if k.startswith("start_time"))
+    minute = [
+        c.params for c in calls if "start_time[gt]" in c.params and "start_time[lte]" in c.params
+    ]
+    if requests == 3:
+        assert minute == [
+            {
+                "show_deleted": "false",
+                "start_time[gt]": MINUTE_FLOOR,
+                "start_time[lte]": MINUTE_CEIL,
+                "sort_by": "start_time",
+                "sort_direction": "ASC" if upcoming else "DESC",
+                "per_page": "100",
+                "page": "1",
+            }
+        ]
+
+
+async def test_a_residual_filter_is_counted_from_every_page_within_the_budget(
+    salesloft: SalesloftSource, dataset: Dataset, simulators: Simulators
+) -> None:
+    meeting_filter = MeetingFilter(search="call")
+    answer = await salesloft.meetings(request(meeting_filter, need=21, count=True))
+    assert answer.total == _expected_total(simulators, meeting_filter) > 0
+    assert (answer.total_exact, answer.note) == (True, None)
+    pages = sorted((p["show_deleted"], p["page"]) for p in _listing_params(simulators))
+    assert ("false", "2") in pages  # the active listing's second page, for the count
+    assert len(simulators.salesloft.requests) <= COUNT_REQUESTS
+
+
+async def test_a_count_past_the_budget_is_a_lower_bound(
+    salesloft: SalesloftSource, dataset: Dataset, simulators: Simulators
+) -> None:
+    """Eleven pages of active meetings: an exact count of a title search would read ten
+    more, past the ten requests a count may make. It reports the matches it read instead."""
+    for n in range(900):
+        start = REFERENCE_NOW - timedelta(days=40, minutes=n)
+        title = "Call" if n % 3 == 0 else "Sync"
+        record = _stored(dataset, 93_000_000 + n, start_time=micro_z(start), title=title)
+        simulators.salesloft.upsert(record)
+    simulators.salesloft.reset_requests()
+    meeting_filter = MeetingFilter(search="call")
+    answer = await salesloft.meetings(request(meeting_filter, need=21, count=True))
+    assert not answer.total_exact
+    assert answer.total is not None
+    assert 0 < answer.total < _expected_total(simulators, meeting_filter)
+    assert (
+        answer.note
+        == f"counted at least {answer.total}: an exact count would read about 10 more pages"
+    )
+    assert len(simulators.salesloft.requests) <= COUNT_REQUESTS

@@ -49,11 +49,8 @@ class Context(BaseContext):
         return list(await self.gateway.meetings_by_id(node_ids, self.now))
 
     async def _load_leads(self, keys: list[LeadKey]) -> list[Lead | BaseException | None]:
-        # One call per lead (the APIs have no batch look-up); a failure stays with its key.
-        found = await asyncio.gather(
-            *(self.gateway.lead(key) for key in keys), return_exceptions=True
-        )
-        return list(found)
+        # Salesloft persons in one listing each; a failure stays with its keys.
+        return list(await self.gateway.leads(keys))
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,13 @@ from gateway.cursors import decode_cursor, encode_cursor, query_fingerprint
 from gateway.errors import GatewayError, SourceState, UpstreamError, UpstreamTimeout
 from gateway.model import BOT_SOURCE, Lead, LeadKey, Meeting, ScheduledBot, Source
 from gateway.query import MeetingFilter, Ordering
-from gateway.sources.base import BatchLookup, EventLookup, MeetingAnswer, MeetingRequest
+from gateway.sources.base import (
+    BatchLookup,
+    EventLookup,
+    LeadBatch,
+    MeetingAnswer,
+    MeetingRequest,
+)
 from gateway.sources.registry import Sources
 from gateway.usage import source_tally
 
@@ -273,6 +279,38 @@ class Gateway:
         if leads is None:
             return None
         return await self.bounded(key.source, lambda: leads.lead(key))
+
+    async def leads(self, keys: list[LeadKey]) -> list[Lead | GatewayError | None]:
+        """Leads in order, each a lead, None or its own error: a source that looks leads up
+        in batches (`LeadBatch`) is asked once for all of its keys, the others one by one."""
+        batches: dict[Source, tuple[LeadBatch, list[LeadKey]]] = {}
+        for key in keys:
+            found = self.sources.leads(key.source)
+            if isinstance(found, LeadBatch):
+                batches.setdefault(key.source, (found, []))[1].append(key)
+        answers = await asyncio.gather(
+            *(self._lead_batch(source, batch, of) for source, (batch, of) in batches.items())
+        )
+        batched = {key: lead for answer in answers for key, lead in answer.items()}
+
+        async def one(key: LeadKey) -> Lead | GatewayError | None:
+            if key in batched:
+                return batched[key]
+            try:
+                return await self.lead(key)
+            except GatewayError as error:
+                return error
+
+        return list(await asyncio.gather(*(one(key) for key in keys)))
+
+    async def _lead_batch(
+        self, source: Source, batch: LeadBatch, keys: list[LeadKey]
+    ) -> dict[LeadKey, Lead | GatewayError | None]:
+        try:
+            found = await self.bounded(source, lambda: batch.leads(keys))
+        except UpstreamError as error:
+            return dict.fromkeys(keys, error)
+        return dict(found)
 
     # --- bots and health -----------------------------------------------------------------
 

@@ -191,6 +191,14 @@ class LeadSource(ABC):
         """The lead, or None when the upstream does not know it."""
 
 
+class LeadBatch(ABC):
+    """A lead source that looks several leads up in one listing."""
+
+    @abstractmethod
+    async def leads(self, keys: list[LeadKey]) -> dict[LeadKey, Lead | None]:
+        """Each key's lead, None for one the upstream does not know."""
+
+
 class BatchLookup(ABC):
     """A meeting source that fetches many meetings by id in one listing."""
 

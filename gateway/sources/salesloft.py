@@ -46,6 +46,7 @@ from gateway.sources.base import (
     BatchLookup,
     Capabilities,
     EventLookup,
+    LeadBatch,
     LeadSource,
     MeetingAnswer,
     MeetingRequest,
@@ -60,6 +61,7 @@ from gateway.sources.http import JsonAnswer, Params
 from gateway.sources.wire import UtcTime, WireModel, platform_from_url
 
 PER_PAGE = 100
+LEAD_PAGES = 3  # pages of a listing read for several persons, before asking one by one
 # Deeper pages cost 8-30 of the team's 600 units a minute: no answer is worth walking on.
 MAX_PAGES = 250
 # Most Salesloft requests one totalCount makes (first pages included, shared with the walk
@@ -422,7 +424,7 @@ def _unique(meetings: Iterable[Meeting]) -> list[Meeting]:
 # --- the source ---------------------------------------------------------------------------
 
 
-class SalesloftSource(MeetingSource, LeadSource, BatchLookup, EventLookup):
+class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLookup):
     source = Source.SALESLOFT
     rate_limit_retry_after = RATE_LIMIT_RETRY_AFTER
     # The team's budget, shared with its other tools: the header says what they left.
@@ -562,6 +564,48 @@ class SalesloftSource(MeetingSource, LeadSource, BatchLookup, EventLookup):
             return None
         latest = max(found, key=lambda wire: wire.updated_at)
         return Lead(key, latest.recipient_name, latest.recipient_email)
+
+    async def leads(self, keys: list[LeadKey]) -> dict[LeadKey, Lead | None]:
+        """Several persons at once: both listings filtered by all their `person_ids[]`,
+        newest update first, read until every person showed up in each (a person's first
+        meeting there is its newest) or `LEAD_PAGES` pages; the few still unsure, one by one."""
+        wanted = {k.source_id: k for k in keys if self.lead_key(k.source_id) is not None}
+        if len(wanted) <= 1:  # one person: two one-meeting pages say it all
+            return {key: await self.lead(key) for key in keys}
+        persons = [("person_ids[]", p) for p in sorted(wanted, key=int)]
+        newest = [*persons, ("sort_by", "updated_at"), ("sort_direction", "DESC")]
+        walks = await asyncio.gather(
+            *(self._newest_of(listing, set(wanted)) for listing in _both_listings(newest))
+        )
+        unsure = {p for walk, done in walks for p in set(wanted) - done - set(walk)}
+        found: dict[LeadKey, Lead | None] = dict.fromkeys(keys)
+        for person, key in wanted.items():
+            latest = [walk[person] for walk, _ in walks if person in walk]
+            if latest and person not in unsure:
+                wire = max(latest, key=lambda w: w.updated_at)
+                found[key] = Lead(key, wire.recipient_name, wire.recipient_email)
+        one_by_one = [wanted[p] for p in sorted(unsure, key=int)]
+        looked_up = await asyncio.gather(*map(self.lead, one_by_one))
+        found.update(zip(one_by_one, looked_up, strict=True))
+        return found
+
+    async def _newest_of(
+        self, listing: ParamList, persons: set[str]
+    ) -> tuple[dict[str, SalesloftMeeting], set[str]]:
+        """Each person's newest meeting in one listing, and the persons known to have none
+        (the listing ended without them)."""
+        newest: dict[str, SalesloftMeeting] = {}
+        for number in range(1, LEAD_PAGES + 1):
+            page = await self._page([*listing, *_paging(number)])
+            for raw in page.data:
+                wire = validate(Source.SALESLOFT, SalesloftMeeting, raw)
+                if wire.person is not None:
+                    newest.setdefault(str(wire.person.id), wire)
+            if page.metadata.paging.next_page is None or not page.data:
+                return newest, persons - set(newest)
+            if persons <= set(newest):
+                break
+        return newest, set()
 
     async def _collect_all(self, listings: Sequence[ParamList]) -> list[dict[str, Any]]:
         walks = await asyncio.gather(*(self._collect(params) for params in listings))

@@ -27,6 +27,21 @@ MEETING_FIELDS = """
 Row = tuple[Any, ...]
 
 
+@dataclass(frozen=True)
+class ExpectedAttendee:
+    name: str | None
+    email: str | None
+    is_organizer: bool
+
+    def row(self) -> Row:
+        return (self.name, self.email, self.is_organizer)
+
+
+def attendee_row(attendee: Mapping[str, Any]) -> Row:
+    """The compared part of an `Attendee` selected as `{ name email isOrganizer }`."""
+    return (attendee["name"], attendee["email"], attendee["isOrganizer"])
+
+
 def parse_time(text: str) -> datetime:
     """An ISO 8601 time with an offset (wire format or filter value), in UTC."""
     moment = datetime.fromisoformat(text)
@@ -64,6 +79,8 @@ class ExpectedMeeting:
     emails: frozenset[str]  # casefolded, organizer included
     lead: str | None  # global Lead id
     chatbot_id: str | None
+    # Organizer included, in any order; None: not checked (only Nexor's are spelled out).
+    attendees: tuple[ExpectedAttendee, ...] | None = None
 
     @property
     def id(self) -> str:
@@ -156,6 +173,8 @@ def leezy_meeting(record: Mapping[str, Any]) -> ExpectedMeeting:
 
 
 def nexor_meeting(lead_uuid: str, record: Mapping[str, Any]) -> ExpectedMeeting:
+    """DESIGN §3b attendees: the lead, then the host (`host_name`, null when no host is
+    assigned yet) as the organizer, who has no email."""
     return ExpectedMeeting(
         source="NEXOR",
         source_id=record["id"],
@@ -170,6 +189,10 @@ def nexor_meeting(lead_uuid: str, record: Mapping[str, Any]) -> ExpectedMeeting:
         emails=frozenset({record["attendee_email"].casefold()}),  # the host has no email
         lead=lead_id("nexor", lead_uuid),
         chatbot_id=None,
+        attendees=(
+            ExpectedAttendee(record["attendee_name"], record["attendee_email"], False),
+            ExpectedAttendee(record["host_name"], None, True),
+        ),
     )
 
 

@@ -253,6 +253,27 @@ async def test_leads_keep_order_with_null_for_the_unknown(
     }
 
 
+async def test_salesloft_persons_are_looked_up_together(
+    gql: GraphQLClient, simulators: Simulators, dataset: Dataset
+) -> None:
+    persons = sorted({str(r["person"]["id"]) for r in dataset.salesloft if r["person"]})[:12]
+    unknown = "99999999"
+    ids = [lead_id("salesloft", p) for p in [*persons, unknown]]
+    body = await gql(
+        f"query Leads($ids: [ID!]!) {{ leads(ids: $ids) {{ {LEAD_FIELDS} }} }}", {"ids": ids}
+    )
+    assert body["data"]["leads"] == [
+        *(expected_lead(dataset, "SALESLOFT", p) for p in persons),
+        None,
+    ]
+    # Both listings once, filtered by every person: 2 requests, not 2 per person.
+    made = simulators.salesloft.requests
+    assert sorted(r.params["show_deleted"] for r in made) == ["false", "true"]
+    for request in made:
+        asked = [v for k, v in request.query if k == "person_ids[]"]
+        assert asked == sorted([*persons, unknown], key=int)
+
+
 LEAD_MEETINGS = """
 query LeadMeetings($id: ID!) {
   lead(id: $id) {

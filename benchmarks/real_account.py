@@ -45,6 +45,12 @@ QUERIES = {
     "README first query": EXAMPLE_QUERY,
     "meetings(first: 20)": "{ " + PAGE + " }",
     "meetings(first: 20) + totalCount": "{ " + PAGE.replace("{ ", "{ totalCount ", 1) + " }",
+    # Sources asked with a bound only (Leezy has no documented order: it is read whole).
+    "Salesloft + Daily, upcoming: false, + totalCount": "{ "
+    + PAGE.replace(
+        "(first: 20)", "(first: 20, filter: {sources: [SALESLOFT, DAILY], upcoming: false})"
+    ).replace("{ ", "{ totalCount ", 1)
+    + " }",
 }
 WALK = (
     "query($after: String){ meetings(first: 20, after: $after, filter: {sources: [SALESLOFT]})"

@@ -149,8 +149,15 @@ async def reset_calls(http: aiohttp.ClientSession, upstream: Upstream) -> None:
 async def gateway_process(env: Mapping[str, str]) -> AsyncIterator[str]:
     """The real gateway app (`create_app()` from GATEWAY_* variables) under uvicorn, in a
     child process; yields its base URL."""
-    async with _uvicorn("gateway.app:create_app", env) as url:
+    async with gateway_server(env) as (url, _):
         yield url
+
+
+@asynccontextmanager
+async def gateway_server(env: Mapping[str, str]) -> AsyncIterator[tuple[str, int]]:
+    """As `gateway_process`, yielding the base URL and the server's process id."""
+    async with _uvicorn("gateway.app:create_app", env) as served:
+        yield served
 
 
 @asynccontextmanager
@@ -161,7 +168,7 @@ async def minimal_process(body: bytes) -> AsyncIterator[str]:
         await asyncio.to_thread(body_file.write_bytes, body)
         async with _uvicorn(
             "benchmarks.common:minimal_app", {MINIMAL_BODY_ENV: str(body_file)}
-        ) as url:
+        ) as (url, _):
             yield url
 
 
@@ -193,7 +200,7 @@ def minimal_app() -> AsgiApp:
 
 
 @asynccontextmanager
-async def _uvicorn(app: str, env: Mapping[str, str]) -> AsyncIterator[str]:
+async def _uvicorn(app: str, env: Mapping[str, str]) -> AsyncIterator[tuple[str, int]]:
     port = free_port()
     args = [
         "-m", "uvicorn", app, "--factory", "--host", HOST, "--port", str(port),
@@ -202,7 +209,15 @@ async def _uvicorn(app: str, env: Mapping[str, str]) -> AsyncIterator[str]:
     url = f"http://{HOST}:{port}"
     async with _child(args, env=env) as process:
         await _wait_ready(process, url + "/healthz")
-        yield url
+        yield url, process.pid
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (from /proc/<pid>/stat): stable on a shared
+    machine where wall-clock throughput is not."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:

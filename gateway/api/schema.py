@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any, cast
 
 import strawberry
+from graphql import ASTValidationRule
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.federation.schema import FederationAny, Schema
 from strawberry.relay import Node
 from strawberry.types.info import Info
@@ -134,6 +136,13 @@ def _representation_problem(representation: Any) -> str | None:
 
 def build_schema(limits: LimitSettings | None = None) -> GatewaySchema:
     limits = limits or LimitSettings()
+    # The limit rules are made once: `QueryDepthLimiter`/`MaxAliasesLimiter` as per-request
+    # factories make new rule classes each time, which the validation cache keys on, so
+    # every request would be validated again.
+    limit_rules: list[type[ASTValidationRule]] = [
+        depth_rule(limits.max_depth, None),
+        aliases_rule(limits.max_aliases),
+    ]
     return GatewaySchema(
         query=Query,
         types=[Meeting, Lead, ScheduledBot],
@@ -142,8 +151,7 @@ def build_schema(limits: LimitSettings | None = None) -> GatewaySchema:
             lambda: UpstreamUsage(limits.max_upstream_requests),
             GatewayErrors,
             lambda: MaskErrors(should_mask_error=lambda error: not is_client_safe(error)),
-            lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+            lambda: AddValidationRules(limit_rules),
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
             lambda: ParserCache(maxsize=CACHE_SIZE),
             lambda: ValidationCache(maxsize=CACHE_SIZE),

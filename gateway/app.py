@@ -107,7 +107,9 @@ def create_app(
         redis = redis_client(limits.url)
         leases = None if redis is None else RedisLeases(redis)
         limiter = MemoryRateLimiter() if redis is None else RedisRateLimiter(redis)
-        upstream_cache = UpstreamCache(store, leases=leases)
+        upstream_cache = UpstreamCache(
+            store, leases=leases, decoded_max_bytes=limits.decoded_max_bytes
+        )
         connector = aiohttp.TCPConnector(limit=MAX_UPSTREAM_CONNECTIONS)
         try:
             async with aiohttp.ClientSession(connector=connector) as session:

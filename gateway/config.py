@@ -59,6 +59,8 @@ class CacheSettings(BaseModel):
     max_entries: int = Field(default=10_000, ge=1)  # memory:// only (Redis has its own)
     max_bytes: int = Field(default=256 * 1024**2, ge=1024)  # memory://: stored bodies' size
     responses: bool = True  # whole-response cache for identical operations
+    # Bytes of upstream answers whose decoded records are kept in process (any backend).
+    decoded_max_bytes: int = Field(default=32 * 1024**2, ge=0)
 
     @field_validator("url")
     @classmethod

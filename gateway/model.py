@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from types import MappingProxyType
 from typing import Any
 
 
@@ -71,6 +73,12 @@ class BotStatus(Enum):
     UNKNOWN = "UNKNOWN"
 
 
+def read_only(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The upstream record as received, behind a read-only view: records are shared by every
+    query that reads the same cached answer, so no query may change one."""
+    return record if isinstance(record, MappingProxyType) else MappingProxyType(dict(record))
+
+
 @dataclass(frozen=True, slots=True)
 class LeadKey:
     """Identifies a lead: a Nexor lead (UUID) or a Salesloft person (number as text)."""
@@ -125,12 +133,13 @@ class Meeting:
     cancellation_reason: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     node_id: str = ""  # "<source>:<sourceId>", or "nexor:<leadId>:<meetingId>"
 
     def __post_init__(self) -> None:
         if not self.node_id:
             object.__setattr__(self, "node_id", f"{self.source.value}:{self.source_id}")
+        object.__setattr__(self, "raw", read_only(self.raw))
 
     @property
     def organizer(self) -> Attendee | None:
@@ -153,7 +162,10 @@ class ScheduledBot:
     username: str | None
     calendar_event_id: str | None
     deduplication_key: str | None
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "raw", read_only(self.raw))
 
     @property
     def source(self) -> Source:

@@ -148,7 +148,7 @@ class Meeting(relay.Node):
             cancellation_reason=meeting.cancellation_reason,
             created_at=meeting.created_at,
             updated_at=meeting.updated_at,
-            raw=cast(JSON, meeting.raw),
+            raw=cast(JSON, dict(meeting.raw)),  # a JSON object again (the view is read-only)
             calendar_ids=meeting.calendar_ids,
         )
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from gateway.cache.backends import ByteStore
+from gateway.cache.decoded import DecodedAnswers
 from gateway.cache.entries import Entry, Freshness, Served
 from gateway.cache.flights import Flight, Flights, Leases, Load
 from gateway.errors import GatewayError, UpstreamError
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_LEASE_S = 30.0  # how long a replica may hold a key: its request's timeout
+DEFAULT_DECODED_BYTES = 32 * 1024**2  # answers' bytes kept decoded in process
 
 
 class UpstreamCache:
@@ -35,9 +37,11 @@ class UpstreamCache:
         *,
         leases: Leases | None = None,
         lease_s: float = DEFAULT_LEASE_S,
+        decoded_max_bytes: int = DEFAULT_DECODED_BYTES,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
+        self.decoded = DecodedAnswers(decoded_max_bytes)
         self._clock = clock
         self._leases = leases
         self._lease_s = lease_s
@@ -107,11 +111,14 @@ class UpstreamCache:
             if leases is not None:
                 if await leases.acquire(key, self._lease_s):
                     flight.leased = True
+                    # A peer may have stored it between our miss and our lease: look again.
+                    peer = await self._read(key)
                 else:
                     peer = await self._peer_entry(key, leases)
-                    if peer is not None:
-                        flight.from_peer = flight.stored = True
-                        return peer
+                if peer is not None:
+                    await self._release(key, flight)
+                    flight.from_peer = flight.stored = True
+                    return peer
             try:
                 status, body = await load()
             except Exception:

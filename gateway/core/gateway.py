@@ -75,7 +75,7 @@ class MeetingsPage:
 
 @dataclass(frozen=True)
 class BotListing:
-    bots: list[ScheduledBot]
+    bots: tuple[ScheduledBot, ...]
     outcome: SourceOutcome
 
 
@@ -319,9 +319,9 @@ class Gateway:
         found = self.sources.bots
         if found is None:
             reason = f"{BOT_SOURCE.name} is not configured (no API key)"
-            return BotListing([], SourceOutcome(BOT_SOURCE, SourceState.SKIPPED, message=reason))
+            return BotListing((), SourceOutcome(BOT_SOURCE, SourceState.SKIPPED, message=reason))
         bots, outcome = await self._outcome(found.source, found.scheduled_bots)
-        return BotListing(bots or [], outcome)
+        return BotListing(bots or (), outcome)
 
     def health(self) -> list[SourceHealth]:
         clients = self.sources.clients()

@@ -223,7 +223,7 @@ class BotSource(Upstream):
     """An upstream of bots scheduled to join meetings."""
 
     @abstractmethod
-    async def scheduled_bots(self) -> list[ScheduledBot]:
+    async def scheduled_bots(self) -> tuple[ScheduledBot, ...]:
         """Every bot it lists, earliest join first."""
 
 

@@ -159,7 +159,7 @@ def pushdown(meeting_filter: MeetingFilter) -> list[tuple[str, str]]:
     return params
 
 
-_Read = SharedReads[tuple[list[Meeting], int]]  # one answer's page reads, each request once
+_Read = SharedReads[tuple[tuple[Meeting, ...], int]]  # one answer's page reads, each request once
 
 
 class DailySource(MeetingSource):
@@ -241,7 +241,7 @@ class DailySource(MeetingSource):
                 raise UpstreamBadResponse(Source.DAILY, "answered the same page again")
             cursor = [("starting_after", meetings[-1].source_id)]
 
-    async def _sessions(self, params: Params) -> tuple[list[Meeting], int]:
+    async def _sessions(self, params: Params) -> tuple[tuple[Meeting, ...], int]:
         """One page of sessions, and `total_count`: every session matching `params`."""
         return await self.client.get("/meetings", params, _sessions_page, expected={400})
 
@@ -265,10 +265,10 @@ def _resume_start(request: MeetingRequest) -> int | None:
     return own
 
 
-def _sessions_page(answer: JsonAnswer) -> tuple[list[Meeting], int]:
+def _sessions_page(answer: JsonAnswer) -> tuple[tuple[Meeting, ...], int]:
     _refuse_bad_request(answer)
     page = validate(Source.DAILY, DailyPage, answer.body)
-    return [to_meeting(raw) for raw in page.data], page.total_count
+    return tuple(to_meeting(raw) for raw in page.data), page.total_count
 
 
 def _record(body: Any) -> dict[str, Any]:

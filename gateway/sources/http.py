@@ -101,10 +101,21 @@ class UpstreamClient:
 
         2xx and `expected` statuses reach `parse`, which validates and maps them (raising
         `UpstreamBadResponse` for a wrong shape); others raise. Only an answer that `parse`
-        accepted is cached.
+        accepted is cached; what it made of an entry is kept decoded for the next reader
+        (`parse` returns immutable values).
         """
+        key = request_key(self._cache_scope, path, params)
+        parser = f"{parse.__module__}.{parse.__qualname__}"
 
         def accept(entry: Entry) -> T:
+            if self._freshness.keep_s <= 0:
+                return decode(entry)  # never cached: nobody reads this version again
+            version = (key, entry.stored_at, parser)
+            return self._cache.decoded.get_or_decode(
+                version, len(entry.body), lambda: decode(entry)
+            )
+
+        def decode(entry: Entry) -> T:
             try:
                 body = json.loads(entry.body)
             except ValueError:
@@ -120,7 +131,7 @@ class UpstreamClient:
             raise error
 
         value, served = await self._cache.get(
-            request_key(self._cache_scope, path, params),
+            key,
             self._freshness,
             lambda: self._request(path, params, expected),
             accept,

@@ -214,14 +214,14 @@ class LeezySource(MeetingSource):
 
     async def _page(
         self, params: Sequence[tuple[str, str]], offset: int
-    ) -> tuple[list[Meeting], int]:
+    ) -> tuple[tuple[Meeting, ...], int]:
         query: Params = [*params, ("limit", str(PAGE_SIZE)), ("offset", str(offset))]
         return await self.client.get("/meetings", query, _meetings_page)
 
 
-def _meetings_page(answer: JsonAnswer) -> tuple[list[Meeting], int]:
+def _meetings_page(answer: JsonAnswer) -> tuple[tuple[Meeting, ...], int]:
     page = validate(Source.LEEZY, LeezyPage, answer.body)
-    meetings = [to_meeting(validate(Source.LEEZY, LeezyRecord, raw), raw) for raw in page.data]
+    meetings = tuple(to_meeting(validate(Source.LEEZY, LeezyRecord, r), r) for r in page.data)
     return meetings, page.meta.total
 
 

@@ -86,7 +86,7 @@ class MeetStreamSource(BotSource):
     def auth_headers(settings: SourceSettings) -> dict[str, str]:
         return {"Authorization": f"Token {api_key(settings)}"}
 
-    async def scheduled_bots(self) -> list[ScheduledBot]:
+    async def scheduled_bots(self) -> tuple[ScheduledBot, ...]:
         """The future bots, earliest join first (MeetStream's order), at most 100."""
         return await self.client.get(
             "/calendar/scheduled", [("limit", str(PAGE_SIZE))], _bots, expected={USER_NOT_FOUND}
@@ -97,11 +97,11 @@ class MeetStreamSource(BotSource):
         return next((b for b in await self.scheduled_bots() if b.bot_id == bot_id), None)
 
 
-def _bots(answer: JsonAnswer) -> list[ScheduledBot]:
+def _bots(answer: JsonAnswer) -> tuple[ScheduledBot, ...]:
     if answer.status == USER_NOT_FOUND:
         # A key whose user is gone: a credential problem, not a missing resource.
         raise UpstreamUnauthorized(Source.MEETSTREAM, "knows no user for the API key (404)")
     body = validate(Source.MEETSTREAM, ScheduledBots, answer.body)
-    return [
+    return tuple(
         to_bot(validate(Source.MEETSTREAM, MeetStreamBot, raw), raw) for raw in body.scheduled_bots
-    ]
+    )

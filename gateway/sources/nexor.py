@@ -208,17 +208,17 @@ class NexorSource(MeetingSource, LeadSource):
 
     async def _lead_meetings(
         self, lead_id: str, params: Sequence[tuple[str, str]]
-    ) -> list[Meeting] | None:
+    ) -> tuple[Meeting, ...] | None:
         """The lead's meetings, or None when Nexor does not know the lead (404)."""
 
-        def parse(answer: JsonAnswer) -> list[Meeting] | None:
+        def parse(answer: JsonAnswer) -> tuple[Meeting, ...] | None:
             if answer.status == NOT_FOUND:
                 return None
             body = validate(Source.NEXOR, NexorMeetings, answer.body)
-            return [
+            return tuple(
                 to_meeting(validate(Source.NEXOR, NexorMeeting, raw), raw, lead_id)
                 for raw in body.meetings
-            ]
+            )
 
         return await self.client.get(
             f"/leads/{lead_id}/meetings", params, parse, expected={NOT_FOUND}

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from enum import Enum
+from functools import cached_property
 from typing import Annotated, Any
 
 from pydantic import Field, StrictBool, StrictInt, StrictStr
@@ -136,9 +137,18 @@ class SalesloftMetadata(WireModel):
     paging: SalesloftPaging
 
 
+Record = tuple["SalesloftMeeting", dict[str, Any]]  # a meeting validated, and as received
+
+
 class SalesloftPage(WireModel):
     metadata: SalesloftMetadata
     data: list[dict[str, Any]]
+
+    @cached_property
+    def records(self) -> tuple[Record, ...]:
+        """Every meeting validated, with its dict as received: once per page, however many
+        queries read it (`_listing_page` validates them all before the page is cached)."""
+        return tuple((validate(Source.SALESLOFT, SalesloftMeeting, raw), raw) for raw in self.data)
 
 
 _Read = SharedReads[SalesloftPage]  # one answer's page reads, each request once
@@ -245,7 +255,12 @@ def location_of(location: str | None) -> tuple[str | None, Platform | None, Loca
 
 def to_meeting(raw: dict[str, Any], now: datetime) -> Meeting:
     """Validate one meeting as received and map it; `raw` keeps the dict itself."""
-    wire = validate(Source.SALESLOFT, SalesloftMeeting, raw)
+    return map_meeting((validate(Source.SALESLOFT, SalesloftMeeting, raw), raw), now)
+
+
+def map_meeting(record: Record, now: datetime) -> Meeting:
+    """One validated meeting as the normalized model (its status depends on `now`)."""
+    wire, raw = record
     lead = _person_lead(wire.person, wire.recipient_name, wire.recipient_email)
     url, platform, location_type = location_of(wire.location)
     return Meeting(
@@ -442,31 +457,30 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
         listings = plan(request)
         if request.need is None:  # every match: every page of every listing
             records = await self._collect_all(listings)
-            return answer_from(_unique(to_meeting(raw, request.now) for raw in records), request)
+            return answer_from(_unique(map_meeting(r, request.now) for r in records), request)
         read = SharedReads(self._page)  # the walks' first pages are the count's too
         walking = asyncio.gather(*(self._walk(params, request, read) for params in listings))
         if request.count:
             walks, tallies = await asyncio.gather(walking, self._tally(listings, request, read))
         else:
             walks, tallies = await walking, None
-        answer = answer_from(_unique(m for found, _ in walks for m in found), request)
+        answer = answer_from(_unique(m for walk in walks for m in walk.meetings), request)
         total, missing = (None, 0) if tallies is None else _summed(tallies, walks, request)
         return MeetingAnswer(
             answer.meetings,
             total=total,
             # Not counted: the cursor's own meeting lies before it (Relay allows "true").
             has_before=request.after is not None,
-            hints=dict(hint for _, hint in walks),
+            hints=dict(walk.hint for walk in walks),
             total_exact=missing == 0,
             note=None if missing == 0 else _lower_bound_note(total or 0, missing),
         )
 
-    async def _walk(
-        self, params: ParamList, request: MeetingRequest, read: _Read
-    ) -> tuple[list[Meeting], tuple[str, str]]:
+    async def _walk(self, params: ParamList, request: MeetingRequest, read: _Read) -> _Walked:
         """One listing in its order, page after page, until `request.need` matches lie after
         the cursor. Returns the meetings it vouches for (a prefix of the listing: every one
-        before the last value seen, or all at its end) and its resume hint."""
+        before the last value seen, or all at its end), its resume hint, and whether it read
+        the whole listing."""
         hint_key = "salesloft:" + dict(params)["show_deleted"]
         ordering = request.ordering
         window = _start(request, request.hints.get(hint_key))
@@ -475,7 +489,7 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
         fetched: dict[str, Meeting] = {}
         for _ in range(MAX_PAGES):
             page = await read(window.query(params, ordering))
-            meetings = [to_meeting(raw, request.now) for raw in page.data]
+            meetings = [map_meeting(record, request.now) for record in page.records]
             if window.page > 1 and not fetched and not _resumes_safely(request, meetings):
                 window = _own_window(request)  # a resumed walk must skip only what lies before
                 continue
@@ -483,10 +497,11 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
                 fetched.setdefault(meeting.source_id, meeting)
             listed = list(fetched.values())
             if page.metadata.paging.next_page is None or not meetings:
-                return listed, (hint_key, window.hint())
+                whole = request.after is None  # from the top of the listing to its end
+                return _Walked(listed, (hint_key, window.hint()), whole)
             vouched = enough_of(listed, request)
             if vouched is not None:
-                return vouched, (hint_key, window.hint())
+                return _Walked(vouched, (hint_key, window.hint()))
             frontier = ordering.value(listed[-1])
             window = window.next(frontier if ordering.field in _BOUNDED else None)
         raise UpstreamBadResponse(Source.SALESLOFT, f"listed more than {MAX_PAGES} pages")
@@ -508,7 +523,7 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
         if not plan.reads:
             return plan.as_counted()
         pages = await asyncio.gather(*(read(params) for params in plan.reads))
-        found = [to_meeting(raw, request.now) for page in pages for raw in page.data]
+        found = [map_meeting(record, request.now) for page in pages for record in page.records]
         matching = {m.source_id for m in found if request.filter.matches(m, request.now)}
         if not plan.minute:
             return _Tally(len(plan.seen | matching), plan.seen)
@@ -542,7 +557,7 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
     async def _listed(self, params: ParamList, now: datetime) -> list[Meeting]:
         """Active and canceled meetings matching `params` (`ids[]`-like filters)."""
         records = await self._collect_all(_both_listings(params))
-        return _unique(to_meeting(raw, now) for raw in records)
+        return _unique(map_meeting(record, now) for record in records)
 
     @staticmethod
     def lead_key(source_id: str) -> LeadKey | None:
@@ -557,9 +572,7 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
         newest = [("person_id", key.source_id), ("sort_by", "updated_at")]
         newest += [("sort_direction", "DESC"), ("per_page", "1")]
         pages = await asyncio.gather(*(self._page(p) for p in _both_listings(newest)))
-        found = [
-            validate(Source.SALESLOFT, SalesloftMeeting, raw) for page in pages for raw in page.data
-        ]
+        found = [wire for page in pages for wire, _ in page.records]
         if not found:
             return None
         latest = max(found, key=lambda wire: wire.updated_at)
@@ -597,8 +610,7 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
         newest: dict[str, SalesloftMeeting] = {}
         for number in range(1, LEAD_PAGES + 1):
             page = await self._page([*listing, *_paging(number)])
-            for raw in page.data:
-                wire = validate(Source.SALESLOFT, SalesloftMeeting, raw)
+            for wire, _ in page.records:
                 if wire.person is not None:
                     newest.setdefault(str(wire.person.id), wire)
             if page.metadata.paging.next_page is None or not page.data:
@@ -607,18 +619,18 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
                 break
         return newest, set()
 
-    async def _collect_all(self, listings: Sequence[ParamList]) -> list[dict[str, Any]]:
+    async def _collect_all(self, listings: Sequence[ParamList]) -> list[Record]:
         walks = await asyncio.gather(*(self._collect(params) for params in listings))
-        return [raw for walk in walks for raw in walk]
+        return [record for walk in walks for record in walk]
 
-    async def _collect(self, params: ParamList) -> list[dict[str, Any]]:
+    async def _collect(self, params: ParamList) -> list[Record]:
         """Every page of one listing: the first counts them, the rest come concurrently."""
         first = await self._page(_counted_start(params))
         paging = first.metadata.paging
         if paging.next_page is None:
-            return first.data
+            return list(first.records)
         if paging.total_pages is None:  # no counts after all: follow the links instead
-            return first.data + await self._collect_from(params, paging.next_page)
+            return [*first.records, *await self._collect_from(params, paging.next_page)]
         if paging.total_pages > MAX_PAGES:
             raise UpstreamBadResponse(
                 Source.SALESLOFT, f"listed {paging.total_pages} pages, over the {MAX_PAGES} walked"
@@ -626,14 +638,14 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
         rest = await asyncio.gather(
             *(self._page([*params, *_paging(n)]) for n in range(2, paging.total_pages + 1))
         )
-        return [raw for page in (first, *rest) for raw in page.data]
+        return [record for page in (first, *rest) for record in page.records]
 
-    async def _collect_from(self, params: ParamList, page_number: int) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = []
+    async def _collect_from(self, params: ParamList, page_number: int) -> list[Record]:
+        records: list[Record] = []
         next_page: int | None = page_number
         while next_page is not None and next_page <= MAX_PAGES:
             page = await self._page([*params, *_paging(next_page)])
-            records.extend(page.data)
+            records.extend(page.records)
             following = page.metadata.paging.next_page
             next_page = following if following is not None and following > next_page else None
         return records
@@ -728,7 +740,9 @@ def _parse_hint(hint: str | None) -> _Window | None:
 
 
 def _listing_page(answer: JsonAnswer) -> SalesloftPage:
-    return validate(Source.SALESLOFT, SalesloftPage, answer.body)
+    page = validate(Source.SALESLOFT, SalesloftPage, answer.body)
+    _ = page.records  # every record validated now: a bad one is a bad answer, never cached
+    return page
 
 
 def page_cost(page: int) -> int:
@@ -829,6 +843,16 @@ def _minute_listing(listing: ParamList, upcoming: bool, now: datetime) -> ParamL
 
 
 @dataclass(frozen=True, slots=True)
+class _Walked:
+    """What one listing's walk vouches for, where it may resume, and whether it read the
+    whole listing (from its top to its end)."""
+
+    meetings: list[Meeting]
+    hint: tuple[str, str]
+    whole: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class _Tally:
     """One listing's count: exact, or a lower bound (`seen`, the matches read) when an
     exact one would need `missing` more requests (None: no telling how many)."""
@@ -862,7 +886,7 @@ class _CountPlan:
 
 def _count_plan(listing: ParamList, first: SalesloftPage, request: MeetingRequest) -> _CountPlan:
     meeting_filter, now = request.filter, request.now
-    meetings = [to_meeting(raw, now) for raw in first.data]
+    meetings = [map_meeting(record, now) for record in first.records]
     seen = frozenset(m.source_id for m in meetings if meeting_filter.matches(m, now))
     paging = first.metadata.paging
     total = paging.total_count
@@ -884,16 +908,19 @@ def _count_plan(listing: ParamList, first: SalesloftPage, request: MeetingReques
 
 
 def _summed(
-    tallies: Sequence[_Tally], walks: Sequence[tuple[list[Meeting], Any]], request: MeetingRequest
+    tallies: Sequence[_Tally], walks: Sequence[_Walked], request: MeetingRequest
 ) -> tuple[int, int | None]:
     """The listings' counts added up, and the requests an exact sum would still need (0:
     exact; None: no telling). A lower bound also takes the matches the walks read."""
     total, missing, unknown = 0, 0, False
-    for tally, (walked, _) in zip(tallies, walks, strict=True):
+    for tally, walk in zip(tallies, walks, strict=True):
         if tally.missing == 0:
             total += tally.count
             continue
-        matches = {m.source_id for m in walked if request.filter.matches(m, request.now)}
+        matches = {m.source_id for m in walk.meetings if request.filter.matches(m, request.now)}
+        if walk.whole:  # the page's own walk read the whole listing: its matches are all
+            total += len(matches)
+            continue
         total += len(tally.seen | matches)
         missing += tally.missing or 0
         unknown = unknown or tally.missing is None

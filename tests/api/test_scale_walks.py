@@ -13,6 +13,7 @@ order `tests.api.expected` rebuilds from the wire records, with its flags and cu
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import cache
@@ -28,11 +29,11 @@ from gateway.simulators.dataset import Dataset, build_dataset
 from tests.api.expected import (
     MEETING_FIELDS,
     ExpectedMeeting,
-    Row,
     attendee_row,
     expected_meetings,
     lead_id,
     meeting_row,
+    nexor_leads_of,
     skip_reasons,
 )
 from tests.api.serving import running_gateway
@@ -67,6 +68,7 @@ LOWER_BOUND = re.compile(
 Filter = dict[str, Any]
 Order = dict[str, str] | None
 Listing = Callable[[Record], bool]  # which Salesloft records one of its listings holds
+NEXOR_NULLABLE = ("host_name", "meeting_type", "meeting_url")  # `string | null`, scale.py
 
 
 def active(record: Record) -> bool:
@@ -121,6 +123,7 @@ class Walk:
     # the count's budget); empty: every page's totalCount is exact.
     lower_bound: tuple[Listing, ...] = ()
     budget: int | None = None  # the operation's upstream budget, where the default is short
+    people: bool = False  # select attendees, organizer and raw, checked where expected
 
     def filter_of(self, dataset: Dataset) -> Filter:
         f = self.meeting_filter
@@ -143,18 +146,6 @@ WALKS = [
         503,
         (active, canceled),
     ),
-    # A lead's email in Leezy and Salesloft, 18 meetings: Salesloft reads all its 30 pages
-    # and Leezy its 24 to find them, more than the default budget of 50 (cold), so the
-    # operation may send 100.
-    Walk(
-        "rare-email-start-desc",
-        {"attendeeEmail": "LUKASZ.Ivanova407@example.org"},
-        None,
-        50,
-        18,
-        (active, canceled),
-        budget=100,
-    ),
     # Salesloft names both exactly (`show_deleted=true`; `no_show=false&status=failed`).
     Walk(
         "statuses-created-desc",
@@ -175,8 +166,20 @@ WALKS = [
     ),
     # Nexor lists meetings per lead, one request each: 62 leads on the cold first page are
     # more than the default budget of 50, so the operation may send 100.
-    Walk("null-field-leads-start-desc", leads_filter, None, 50, 356, budget=100),
+    Walk("null-field-leads-start-desc", leads_filter, None, 50, 356, budget=100, people=True),
 ]
+
+# A lead's email in Leezy and Salesloft, 18 meetings in all: to find them the cold first page
+# reads Leezy whole (24 requests) and both Salesloft listings to their end (31 requests),
+# more than the default budget of 50, so the operation may send 100.
+RARE_EMAIL = Walk(
+    "rare-email-start-desc",
+    {"attendeeEmail": "LUKASZ.Ivanova407@example.org"},
+    None,
+    50,
+    18,
+    budget=100,
+)
 
 
 @pytest.fixture
@@ -220,6 +223,7 @@ class Walker:
             self.dataset, REFERENCE_NOW, self.meeting_filter, self.walk.order
         )
         self.rows = [m.row() for m in self.expected]
+        self.nulls: Counter[str] = Counter()  # Nexor's null fields met on the way
         if not self.count:
             self.query = self.query.replace("totalCount totalCountExact", "")
 
@@ -269,7 +273,10 @@ class Walker:
         assert salesloft["state"] == "OK", salesloft
         assert found is not None, salesloft
         at_least, more_pages = int(found.group(1)), int(found.group(2))
-        assert more_pages == sum(pages_past_first(self.dataset, l) for l in self.walk.lower_bound)
+        # At most every page past each listing's first (fewer where a page's own walk has
+        # read a whole listing: that one is counted exactly).
+        unread = sum(pages_past_first(self.dataset, part) for part in self.walk.lower_bound)
+        assert 0 < more_pages <= unread
         others = sum(m.source != "SALESLOFT" for m in self.expected)  # exact: read whole
         on_this_page = sum(m.source == "SALESLOFT" for m in on_page)
         assert on_this_page <= at_least <= len(self.expected) - others, salesloft
@@ -290,6 +297,8 @@ class Walker:
                 r for r in self.dataset.nexor_meetings[lead] if r["id"] == meeting.source_id
             )
             assert node["raw"] == record
+            self.nulls.update(field for field in NEXOR_NULLABLE if node["raw"][field] is None)
+            self.nulls["organizer without a name"] += node["organizer"]["name"] is None
 
     async def forward(self) -> None:
         size, total = self.walk.size, len(self.rows)
@@ -313,13 +322,68 @@ class Walker:
         await self.page(slice(0, 0), (False, True), last=size, before=before)
 
 
+async def walked(
+    walk: Walk, direction: str, simulators: Simulators, http: aiohttp.ClientSession, *, count: bool
+) -> Walker:
+    async with running_gateway(settings_for(simulators, walk.budget), http) as gql:
+        query = WITH_ATTENDEES if walk.people else ROWS
+        walker = Walker(gql, walk, simulators.dataset, query, count=count)
+        assert len(walker.rows) == walk.matches
+        await (walker.forward() if direction == "forward" else walker.backward())
+    return walker
+
+
 @pytest.mark.parametrize("direction", ["forward", "backward"])
 @pytest.mark.parametrize("walk", WALKS, ids=[w.name for w in WALKS])
 async def test_a_walk_pages_every_meeting_once(
     walk: Walk, direction: str, scaled: Simulators, http: aiohttp.ClientSession
 ) -> None:
-    query = WITH_ATTENDEES if walk.name.startswith("null-field-leads") else ROWS
-    async with running_gateway(settings_for(scaled, walk.budget), http) as gql:
-        walker = Walker(gql, walk, scaled.dataset, query)
-        assert len(walker.rows) == walk.matches
-        await (walker.forward() if direction == "forward" else walker.backward())
+    walker = await walked(walk, direction, scaled, http, count=True)
+    if walk.people:  # every null the leads' meetings hold was met, and read as null
+        leads = nexor_leads_of(walker.meeting_filter)
+        records = [r for lead in leads for r in scaled.dataset.nexor_meetings[lead]]
+        nulls = Counter(f for r in records for f in NEXOR_NULLABLE if r[f] is None)
+        nulls["organizer without a name"] = nulls["host_name"]
+        assert walker.nulls == nulls
+        assert nulls["host_name"] >= len(leads), nulls  # one at least in every lead's meetings
+        assert nulls["meeting_type"] >= len(leads), nulls
+
+
+# Without totalCount a source may stop as soon as the page is full: the same pages.
+LEAN = [("search-start-desc", "forward"), ("email-start-asc", "backward")]
+
+
+@pytest.mark.parametrize(("name", "direction"), LEAN, ids=[f"{n}-{d}" for n, d in LEAN])
+async def test_a_walk_without_total_count_has_the_same_pages(
+    name: str, direction: str, scaled: Simulators, http: aiohttp.ClientSession
+) -> None:
+    walk = next(w for w in WALKS if w.name == name)
+    await walked(walk, direction, scaled, http, count=False)
+
+
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+async def test_a_rare_email_walk_finds_all_its_meetings(
+    direction: str, scaled: Simulators, http: aiohttp.ClientSession
+) -> None:
+    """One page holds all 18 (`totalCount` apart: see the test below)."""
+    await walked(RARE_EMAIL, direction, scaled, http, count=False)
+
+
+# A page that is the whole connection (no cursor, all 18 matches on it) is counted exactly:
+# Salesloft's walk read both listings to their end, so nothing is left to count.
+@pytest.mark.parametrize("paging", [{"first": 50}, {"last": 50}], ids=["first", "last"])
+async def test_a_page_that_is_the_whole_connection_counts_exactly(
+    paging: dict[str, int], scaled: Simulators, http: aiohttp.ClientSession
+) -> None:
+    meeting_filter = RARE_EMAIL.filter_of(scaled.dataset)
+    expected = expected_meetings(scaled.dataset, REFERENCE_NOW, meeting_filter)
+    async with running_gateway(settings_for(scaled, RARE_EMAIL.budget), http) as gql:
+        body = await gql(ROWS, {"filter": meeting_filter, **paging})
+    assert "errors" not in body, body["errors"]
+    connection = body["data"]["meetings"]
+    info = connection["pageInfo"]
+    assert [meeting_row(e["node"]) for e in connection["edges"]] == [m.row() for m in expected]
+    assert (info["hasPreviousPage"], info["hasNextPage"]) == (False, False)
+    salesloft = next(r for r in connection["sources"] if r["source"] == "SALESLOFT")
+    assert (salesloft["state"], salesloft["message"]) == ("OK", None)
+    assert (connection["totalCount"], connection["totalCountExact"]) == (len(expected), True)

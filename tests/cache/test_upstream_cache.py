@@ -102,7 +102,7 @@ def test_keys_hold_no_secret_and_ignore_parameter_order() -> None:
 # --- through a source -----------------------------------------------------------------------
 
 
-async def test_a_second_read_comes_from_the_cache_and_is_not_shared(
+async def test_a_second_read_comes_from_the_cache_as_the_same_read_only_records(
     settings: Settings,
     upstream_session: aiohttp.ClientSession,
     upstream_cache: UpstreamCache,
@@ -113,15 +113,15 @@ async def test_a_second_read_comes_from_the_cache_and_is_not_shared(
         first = await source.meetings(EVERYTHING)
     made = len(simulators.leezy.requests)
     assert first_usage.requests == made > 0
-    original = dict(first.meetings[0].raw)
-    first.meetings[0].raw.clear()  # a caller's copy is its own to change
+    with pytest.raises(TypeError):  # shared by every reader: read-only
+        first.meetings[0].raw["title"] = "changed"  # type: ignore[index]
 
     with query_tally() as second_usage:
         second = await source.meetings(EVERYTHING)
     assert len(simulators.leezy.requests) == made
     assert (second_usage.requests, second_usage.cache_hits) == (0, made)
-    assert second.meetings[0].raw == original
-    assert [m.source_id for m in second.meetings] == [m.source_id for m in first.meetings]
+    # Decoded once: the second read shares the first one's immutable records.
+    assert all(a is b for a, b in zip(first.meetings, second.meetings, strict=True))
 
 
 async def test_identical_concurrent_requests_become_one(

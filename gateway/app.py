@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp
+import orjson
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from strawberry.fastapi import GraphQLRouter
@@ -77,6 +78,9 @@ class GatewayGraphQLRouter(GraphQLRouter[Context, None]):
         if result.errors:
             add_codes(result.errors)
         return await super().process_result(request, result)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)  # several times faster than json.dumps on large pages
 
     def decode_json(self, data: str | bytes) -> object:
         # Strawberry answers 500 to invalid UTF-8, a JSON body that is not an object, or

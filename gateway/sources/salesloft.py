@@ -24,7 +24,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from functools import cached_property
 from typing import Annotated, Any
 
 from pydantic import Field, StrictBool, StrictInt, StrictStr
@@ -144,14 +143,52 @@ class SalesloftPage(WireModel):
     metadata: SalesloftMetadata
     data: list[dict[str, Any]]
 
-    @cached_property
-    def records(self) -> tuple[Record, ...]:
-        """Every meeting validated, with its dict as received: once per page, however many
-        queries read it (`_listing_page` validates them all before the page is cached)."""
-        return tuple((validate(Source.SALESLOFT, SalesloftMeeting, raw), raw) for raw in self.data)
+
+@dataclass(frozen=True, slots=True)
+class _Mapped:
+    """A listing's meetings as mapped at one "now", and the span of "now" over which that
+    mapping holds (a booked meeting turns COMPLETED once it ends)."""
+
+    meetings: tuple[Meeting, ...]
+    after: datetime | None  # holds for now > after
+    until: datetime | None  # and now <= until
+
+    def holds(self, now: datetime) -> bool:
+        return (self.after is None or now > self.after) and (
+            self.until is None or now <= self.until
+        )
 
 
-_Read = SharedReads[SalesloftPage]  # one answer's page reads, each request once
+@dataclass(slots=True)
+class SalesloftListing:
+    """One page of a listing, decoded once per cached answer and shared by every query that
+    reads it: its records validated, and their mapping kept while it holds."""
+
+    paging: SalesloftPaging
+    records: tuple[Record, ...]
+    _mapped: _Mapped | None = None
+
+    def meetings(self, now: datetime) -> tuple[Meeting, ...]:
+        mapped = self._mapped
+        if mapped is None or not mapped.holds(now):
+            mapped = self._mapped = _map_all(self.records, now)
+        return mapped.meetings
+
+
+def _map_all(records: Sequence[Record], now: datetime) -> _Mapped:
+    turns = [
+        wire.end_time or wire.start_time
+        for wire, _ in records
+        if wire.status == "booked" and wire.canceled_at is None and not wire.no_show
+    ]
+    return _Mapped(
+        tuple(map_meeting(record, now) for record in records),
+        after=max((t for t in turns if t < now), default=None),
+        until=min((t for t in turns if t >= now), default=None),
+    )
+
+
+_Read = SharedReads[SalesloftListing]  # one answer's page reads, each request once
 
 # --- mapping ------------------------------------------------------------------------------
 
@@ -489,14 +526,14 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
         fetched: dict[str, Meeting] = {}
         for _ in range(MAX_PAGES):
             page = await read(window.query(params, ordering))
-            meetings = [map_meeting(record, request.now) for record in page.records]
+            meetings = page.meetings(request.now)
             if window.page > 1 and not fetched and not _resumes_safely(request, meetings):
                 window = _own_window(request)  # a resumed walk must skip only what lies before
                 continue
             for meeting in meetings:
                 fetched.setdefault(meeting.source_id, meeting)
             listed = list(fetched.values())
-            if page.metadata.paging.next_page is None or not meetings:
+            if page.paging.next_page is None or not meetings:
                 whole = request.after is None  # from the top of the listing to its end
                 return _Walked(listed, (hint_key, window.hint()), whole)
             vouched = enough_of(listed, request)
@@ -523,11 +560,11 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
         if not plan.reads:
             return plan.as_counted()
         pages = await asyncio.gather(*(read(params) for params in plan.reads))
-        found = [map_meeting(record, request.now) for page in pages for record in page.records]
+        found = [m for page in pages for m in page.meetings(request.now)]
         matching = {m.source_id for m in found if request.filter.matches(m, request.now)}
         if not plan.minute:
             return _Tally(len(plan.seen | matching), plan.seen)
-        if any(page.metadata.paging.next_page is not None for page in pages):
+        if any(page.paging.next_page is not None for page in pages):
             return _Tally(len(plan.seen), plan.seen, missing=None)  # a minute over a page
         return _Tally(plan.known - (len(found) - len(matching)), plan.seen)
 
@@ -613,7 +650,7 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
             for wire, _ in page.records:
                 if wire.person is not None:
                     newest.setdefault(str(wire.person.id), wire)
-            if page.metadata.paging.next_page is None or not page.data:
+            if page.paging.next_page is None or not page.records:
                 return newest, persons - set(newest)
             if persons <= set(newest):
                 break
@@ -626,7 +663,7 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
     async def _collect(self, params: ParamList) -> list[Record]:
         """Every page of one listing: the first counts them, the rest come concurrently."""
         first = await self._page(_counted_start(params))
-        paging = first.metadata.paging
+        paging = first.paging
         if paging.next_page is None:
             return list(first.records)
         if paging.total_pages is None:  # no counts after all: follow the links instead
@@ -646,11 +683,11 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
         while next_page is not None and next_page <= MAX_PAGES:
             page = await self._page([*params, *_paging(next_page)])
             records.extend(page.records)
-            following = page.metadata.paging.next_page
+            following = page.paging.next_page
             next_page = following if following is not None and following > next_page else None
         return records
 
-    async def _page(self, params: Params) -> SalesloftPage:
+    async def _page(self, params: Params) -> SalesloftListing:
         return await self.client.get("/meetings", params, _listing_page)
 
 
@@ -711,7 +748,7 @@ def _start(request: MeetingRequest, hint: str | None) -> _Window:
     return anchor if covers else own
 
 
-def _resumes_safely(request: MeetingRequest, meetings: list[Meeting]) -> bool:
+def _resumes_safely(request: MeetingRequest, meetings: Sequence[Meeting]) -> bool:
     """Whether a walk resumed at a later page (from a hint) may go on from there: the page
     must hold meetings (an empty one lies past the end of a listing that shrank since) and
     skip only meetings before the cursor, so it must start strictly before the cursor's
@@ -739,10 +776,11 @@ def _parse_hint(hint: str | None) -> _Window | None:
     return window if aware and 1 <= window.page <= MAX_PAGES else None
 
 
-def _listing_page(answer: JsonAnswer) -> SalesloftPage:
+def _listing_page(answer: JsonAnswer) -> SalesloftListing:
+    """A listing page, every record validated now: a bad one is a bad answer, never cached."""
     page = validate(Source.SALESLOFT, SalesloftPage, answer.body)
-    _ = page.records  # every record validated now: a bad one is a bad answer, never cached
-    return page
+    records = tuple((validate(Source.SALESLOFT, SalesloftMeeting, r), r) for r in page.data)
+    return SalesloftListing(page.metadata.paging, records)
 
 
 def page_cost(page: int) -> int:
@@ -884,11 +922,11 @@ class _CountPlan:
         return _Tally(len(self.seen), self.seen, missing=self.cost)
 
 
-def _count_plan(listing: ParamList, first: SalesloftPage, request: MeetingRequest) -> _CountPlan:
+def _count_plan(listing: ParamList, first: SalesloftListing, request: MeetingRequest) -> _CountPlan:
     meeting_filter, now = request.filter, request.now
-    meetings = [map_meeting(record, now) for record in first.records]
+    meetings = first.meetings(now)
     seen = frozenset(m.source_id for m in meetings if meeting_filter.matches(m, now))
-    paging = first.metadata.paging
+    paging = first.paging
     total = paging.total_count
     if paging.next_page is None or not meetings:
         return _CountPlan(len(seen), seen)  # the whole listing is on this page

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import re
-import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -293,11 +292,10 @@ async def test_out_of_range_paging_is_clamped_and_echoed(
     assert [m["id"] for m in body["data"]] == expected
 
 
-def test_builds_ten_thousand_meetings_quickly() -> None:
+def test_builds_ten_thousand_meetings_in_id_order_deterministically() -> None:
+    # How fast is for the benchmarks (deep_paging builds this set): a timed test flakes here.
     pools = build_pools(DEFAULT_SEED, REFERENCE_NOW)
-    started = time.perf_counter()
     records = salesloft.build_records(pools, 10_000)
-    assert time.perf_counter() - started < 1.5  # ~0.4 s on a slow machine
     ids = [m["id"] for m in records]
     assert len(set(ids)) == 10_000
     assert ids == sorted(ids)

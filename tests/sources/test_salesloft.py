@@ -27,7 +27,14 @@ from gateway.simulators.cluster import Simulators
 from gateway.simulators.dataset import Dataset
 from gateway.simulators.faults import Fault, FaultKind
 from gateway.simulators.salesloft import EXPIRED_TOKEN, FORBIDDEN_TOKEN
-from gateway.sources.salesloft import COUNT_REQUESTS, SalesloftSource, micro_z, to_meeting
+from gateway.sources.http import JsonAnswer
+from gateway.sources.salesloft import (
+    COUNT_REQUESTS,
+    SalesloftSource,
+    _listing_page,
+    micro_z,
+    to_meeting,
+)
 from tests.conftest import REFERENCE_NOW
 from tests.sources.helpers import Record, ids, request, time
 
@@ -780,3 +787,20 @@ async def test_a_count_past_the_budget_is_a_lower_bound(
         == f"counted at least {answer.total}: an exact count would read about 10 more pages"
     )
     assert len(simulators.salesloft.requests) <= COUNT_REQUESTS
+
+
+def test_a_listing_maps_once_while_no_booked_meeting_ends(dataset: Dataset) -> None:
+    booked = next(
+        r for r in dataset.salesloft
+        if r["status"] == "booked" and r["canceled_at"] is None and not r["no_show"]
+    )  # fmt: skip
+    body = {"metadata": {"paging": {"per_page": 100, "current_page": 1, "next_page": None}},
+            "data": [booked]}  # fmt: skip
+    listing = _listing_page(JsonAnswer(200, body))
+    end = time(booked["end_time"])
+    before = listing.meetings(end - timedelta(hours=1))
+    assert before[0].status is S.CONFIRMED
+    assert listing.meetings(end) is before  # still not ended: the same records
+    after = listing.meetings(end + timedelta(seconds=1))
+    assert after[0].status is S.COMPLETED
+    assert listing.meetings(end + timedelta(days=30)) is after

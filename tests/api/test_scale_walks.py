@@ -14,18 +14,17 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import aiohttp
 import pytest
 
 from gateway.config import Settings
-from gateway.simulators.cluster import Simulators, running_simulators
+from gateway.simulators.cluster import Simulators
 from gateway.simulators.core import Record
-from gateway.simulators.dataset import Dataset, build_dataset
+from gateway.simulators.dataset import Dataset
 from tests.api.expected import (
     MEETING_FIELDS,
     ExpectedMeeting,
@@ -39,7 +38,6 @@ from tests.api.expected import (
 from tests.api.serving import running_gateway
 from tests.conftest import REFERENCE_NOW, GraphQLClient
 
-SCALE = 20
 PER_PAGE = 100  # Salesloft's page: a count's missing pages are its listings' pages but one
 
 QUERY = """
@@ -84,11 +82,6 @@ def canceled(record: Record) -> bool:
 def shown(record: Record) -> bool:
     """`show_deleted=false&no_show=false`: not canceled, not a no-show."""
     return active(record) and not record["no_show"]
-
-
-@cache
-def _scaled() -> Dataset:
-    return build_dataset(now=REFERENCE_NOW, scale=SCALE)
 
 
 def null_field_leads(dataset: Dataset) -> list[str]:
@@ -180,14 +173,6 @@ RARE_EMAIL = Walk(
     18,
     budget=100,
 )
-
-
-@pytest.fixture
-async def scaled() -> AsyncIterator[Simulators]:
-    async with running_simulators(
-        _scaled(), clock=lambda: REFERENCE_NOW, rate_limits=False
-    ) as running:
-        yield running
 
 
 def settings_for(simulators: Simulators, budget: int | None) -> Settings:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from functools import cache
 from typing import Any
 
 import aiohttp
@@ -19,8 +18,7 @@ import pytest
 
 from gateway.app import EXAMPLE_QUERY
 from gateway.config import Settings
-from gateway.simulators.cluster import Simulators, running_simulators
-from gateway.simulators.dataset import Dataset, build_dataset
+from gateway.simulators.cluster import Simulators
 from gateway.sources.salesloft import COUNT_REQUESTS
 from tests.api.expected import expected_meetings, iso_z
 from tests.api.serving import running_gateway
@@ -38,19 +36,6 @@ query($filter: MeetingFilter, $orderBy: MeetingOrder) {
 LOWER_BOUND = re.compile(
     r"counted at least (\d+): an exact count would read about (\d+) more pages"
 )
-
-
-@cache
-def _scaled() -> Dataset:
-    return build_dataset(now=REFERENCE_NOW, scale=20)
-
-
-@pytest.fixture
-async def scaled() -> AsyncIterator[Simulators]:
-    async with running_simulators(
-        _scaled(), clock=lambda: REFERENCE_NOW, rate_limits=False
-    ) as running:
-        yield running
 
 
 @pytest.fixture

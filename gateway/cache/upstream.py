@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -72,7 +73,7 @@ class UpstreamCache:
                     else:
                         if age < freshness.fresh_s:
                             return value, Served.FRESH
-                        self._refresh(key, freshness, load, accept)
+                        self._refresh(key, entry, freshness, load, accept)
                         return value, Served.STALE
         return await self._load(key, freshness, load, accept)
 
@@ -103,8 +104,11 @@ class UpstreamCache:
             await self._store_once(key, flight, entry, freshness)
         return value, Served.SHARED if flight.from_peer else served
 
-    def _take_off(self, key: str, load: Load, *, shared: bool) -> Flight:
-        """A flight for the key: across replicas too when the answer will be `shared`."""
+    def _take_off(
+        self, key: str, load: Load, *, shared: bool, replaces: Entry | None = None
+    ) -> Flight:
+        """A flight for the key: across replicas too when the answer will be `shared`. A
+        peer's entry serves it only if newer than the one it `replaces` (a stale one)."""
 
         async def fetch(flight: Flight) -> Entry:
             leases = self._leases if shared else None
@@ -112,9 +116,9 @@ class UpstreamCache:
                 if await leases.acquire(key, self._lease_s):
                     flight.leased = True
                     # A peer may have stored it between our miss and our lease: look again.
-                    peer = await self._read(key)
+                    peer = await self._newer(key, replaces)
                 else:
-                    peer = await self._peer_entry(key, leases)
+                    peer = await self._peer_entry(key, leases, replaces)
                 if peer is not None:
                     await self._release(key, flight)
                     flight.from_peer = flight.stored = True
@@ -128,19 +132,26 @@ class UpstreamCache:
 
         return self._flights.take_off(key, fetch)
 
-    async def _peer_entry(self, key: str, leases: Leases) -> Entry | None:
+    async def _peer_entry(self, key: str, leases: Leases, replaces: Entry | None) -> Entry | None:
         """The entry another replica is fetching, once stored; None when it gave up."""
         delay, waited = 0.02, 0.0
         while waited < self._lease_s:
             await asyncio.sleep(delay)
             waited += delay
             delay = min(delay * 2, 0.2)
-            entry = await self._read(key)
+            entry = await self._newer(key, replaces)
             if entry is not None:
                 return entry
             if not await leases.held(key):
-                return await self._read(key)  # released just after storing, or failed
+                return await self._newer(key, replaces)  # released after storing, or failed
         return None
+
+    async def _newer(self, key: str, replaces: Entry | None) -> Entry | None:
+        """The stored entry, if there is one newer than `replaces`."""
+        entry = await self._read(key)
+        if entry is None or (replaces is not None and entry.stored_at <= replaces.stored_at):
+            return None
+        return entry
 
     async def _release(self, key: str, flight: Flight) -> None:
         if flight.leased and self._leases is not None:
@@ -150,6 +161,7 @@ class UpstreamCache:
     def _refresh(
         self,
         key: str,
+        stale: Entry,
         freshness: Freshness,
         load: Load,
         accept: Callable[[Entry], object],
@@ -159,7 +171,9 @@ class UpstreamCache:
         # In a context of its own: the refresh is no part of the query that noticed the
         # stale entry (its requests are not that query's to count).
         detached = contextvars.Context()
-        flight = detached.run(self._take_off, key, load, shared=True)
+        flight = detached.run(
+            functools.partial(self._take_off, key, load, shared=True, replaces=stale)
+        )
 
         async def revalidate() -> None:
             try:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 from pydantic import SecretStr
+from redis.asyncio import Redis
 
 from gateway.cache.backends import BoundedMemoryCache, ByteStore, create_backend
 from gateway.cache.entries import Entry, Freshness, Served, request_key
+from gateway.cache.flights import RedisLeases
 from gateway.cache.upstream import UpstreamCache
 from gateway.config import Settings
 from gateway.errors import UpstreamBadResponse, UpstreamUnavailable
@@ -201,11 +204,32 @@ class Clock:
         return self.now
 
 
-async def test_a_stale_entry_is_served_at_once_and_refreshed_in_the_background(
-    settings: Settings, upstream_session: aiohttp.ClientSession, simulators: Simulators
-) -> None:
+@pytest.fixture(params=["memory", "redis"])
+async def stale_cache(
+    request: pytest.FixtureRequest, redis_url: str
+) -> AsyncIterator[tuple[UpstreamCache, Clock]]:
+    """A cache on a controlled clock: in memory, or in Redis with single-flight leases (a
+    replica refreshing a stale entry takes the key's lease)."""
     clock = Clock()
-    cache = UpstreamCache(ByteStore(BoundedMemoryCache(100)), clock=clock)
+    redis = Redis.from_url(redis_url) if request.param == "redis" else None
+    if redis is None:
+        cache = UpstreamCache(ByteStore(BoundedMemoryCache(100)), clock=clock)
+    else:
+        backend = create_backend(redis_url, 100, 10_000_000)
+        cache = UpstreamCache(ByteStore(backend), leases=RedisLeases(redis), clock=clock)
+    yield cache, clock
+    await cache.close()
+    if redis is not None:
+        await redis.aclose()
+
+
+async def test_a_stale_entry_is_served_at_once_and_refreshed_in_the_background(
+    settings: Settings,
+    upstream_session: aiohttp.ClientSession,
+    simulators: Simulators,
+    stale_cache: tuple[UpstreamCache, Clock],
+) -> None:
+    cache, clock = stale_cache
     source = leezy(settings, upstream_session, cache, cache_ttl=30.0, stale_ttl=300.0)
     before = await source.meetings(EVERYTHING)
     made = len(simulators.leezy.requests)

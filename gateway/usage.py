@@ -56,12 +56,20 @@ def source_tally() -> AbstractContextManager[Usage]:
 
 def ensure_budget(source: Source) -> None:
     """Refuse an upstream request when the operation has spent its budget (a request made
-    for no operation, a background refresh, is free). `record` then counts the request."""
+    for no operation, a background refresh, is free)."""
     usage = _query.get()
     if usage is not None and usage.budget is not None and usage.requests >= usage.budget:
         raise UpstreamBudgetExceeded(
             source, f"not asked: this operation spent its {usage.budget} upstream requests"
         )
+
+
+def spend(source: Source) -> None:
+    """Count one upstream request about to be sent, refusing it past the budget: checked
+    and counted in one step, so concurrent requests of one operation cannot both take the
+    last one."""
+    ensure_budget(source)
+    record(source, Served.UPSTREAM)
 
 
 def record(source: Source, served: Served) -> None:

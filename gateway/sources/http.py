@@ -32,7 +32,7 @@ from gateway.errors import (
 from gateway.model import Source
 from gateway.ratelimit import MemoryRateLimiter, RateLimit, RateLimiter
 from gateway.sources.guard import CircuitBreaker, UpstreamGuard, retry_after_seconds
-from gateway.usage import ensure_budget, record
+from gateway.usage import ensure_budget, record, spend
 
 MAX_BODY_BYTES = 20 * 1024 * 1024
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
@@ -181,9 +181,9 @@ class UpstreamClient:
     async def _get_once(
         self, path: str, params: Params, expected: Collection[int]
     ) -> tuple[int, bytes]:
-        ensure_budget(self.source)
+        ensure_budget(self.source)  # a spent operation takes none of the vendor's budget
         await self._take_rate_limit(params)
-        record(self.source, Served.UPSTREAM)
+        spend(self.source)  # again after the wait: others of the operation may have spent it
         try:
             async with self._session.get(
                 self.base_url + path, params=list(params), headers=self._headers,

@@ -68,3 +68,23 @@ async def test_the_budget_is_exact_at_its_edge(
     codes = [e["extensions"]["code"] for e in short["errors"]]
     assert codes == ["UPSTREAM_BUDGET_EXCEEDED"]
     assert short["extensions"]["upstream"]["requests"] == needed - 1
+
+
+async def test_concurrent_requests_of_one_operation_never_overrun_the_budget(
+    settings: Settings, simulators: Simulators, redis_url: str, http: aiohttp.ClientSession
+) -> None:
+    # Five Daily listings at once; the shared rate limit in Redis makes each request wait
+    # for Redis before it is sent, so all five are in flight together.
+    shared = budgeted(settings, 2).model_copy(
+        update={"cache": settings.cache.model_copy(update={"url": redis_url})}
+    )
+    page = 'meetings(first: 1, filter: {sources: [DAILY], startAfter: "2026-0MONTH-01T00:00:00Z"})'
+    aliases = " ".join(
+        f"d{n}: " + page.replace("MONTH", str(n + 1)) + " { sources { state } }" for n in range(5)
+    )
+    async with running_gateway(shared, http) as gql:
+        body = await gql("{ " + aliases + " }")
+    assert body["extensions"]["upstream"]["requests"] == 2
+    assert len(simulators.daily.requests) == 2
+    codes = [e["extensions"]["code"] for e in body["errors"]]
+    assert codes == ["UPSTREAM_BUDGET_EXCEEDED"] * 3

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -39,6 +39,7 @@ from gateway.model import (
     Platform,
     ResponseStatus,
     Source,
+    read_only,
 )
 from gateway.query import Direction, MeetingFilter, OrderField, Ordering
 from gateway.ratelimit import RateLimit
@@ -136,7 +137,7 @@ class SalesloftMetadata(WireModel):
     paging: SalesloftPaging
 
 
-Record = tuple["SalesloftMeeting", dict[str, Any]]  # a meeting validated, and as received
+Record = tuple["SalesloftMeeting", Mapping[str, Any]]  # a meeting validated, and as received
 
 
 class SalesloftPage(WireModel):
@@ -176,11 +177,7 @@ class SalesloftListing:
 
 
 def _map_all(records: Sequence[Record], now: datetime) -> _Mapped:
-    turns = [
-        wire.end_time or wire.start_time
-        for wire, _ in records
-        if wire.status == "booked" and wire.canceled_at is None and not wire.no_show
-    ]
+    turns = [t for wire, _ in records if (t := completes_at(wire)) is not None]
     return _Mapped(
         tuple(map_meeting(record, now) for record in records),
         after=max((t for t in turns if t < now), default=None),
@@ -218,6 +215,14 @@ _PRODUCT_NAMES = (
 )
 
 
+def completes_at(meeting: SalesloftMeeting) -> datetime | None:
+    """When a booked meeting turns COMPLETED (its end); None for one whose status does not
+    depend on "now" (canceled, no-show, or not booked)."""
+    if meeting.canceled_at is not None or meeting.no_show or meeting.status != "booked":
+        return None
+    return meeting.end_time or meeting.start_time
+
+
 def meeting_status(meeting: SalesloftMeeting, now: datetime) -> MeetingStatus:
     """DESIGN §3b precedence: canceled, then no-show, then the status (booked by end time;
     one Salesloft adds later is UNKNOWN)."""
@@ -225,8 +230,8 @@ def meeting_status(meeting: SalesloftMeeting, now: datetime) -> MeetingStatus:
         return MeetingStatus.CANCELLED
     if meeting.no_show:
         return MeetingStatus.NO_SHOW
-    if meeting.status == "booked":
-        end = meeting.end_time or meeting.start_time
+    end = completes_at(meeting)
+    if end is not None:
         return MeetingStatus.COMPLETED if end < now else MeetingStatus.CONFIRMED
     if meeting.status == "failed":
         return MeetingStatus.FAILED
@@ -779,7 +784,10 @@ def _parse_hint(hint: str | None) -> _Window | None:
 def _listing_page(answer: JsonAnswer) -> SalesloftListing:
     """A listing page, every record validated now: a bad one is a bad answer, never cached."""
     page = validate(Source.SALESLOFT, SalesloftPage, answer.body)
-    records = tuple((validate(Source.SALESLOFT, SalesloftMeeting, r), r) for r in page.data)
+    # Each dict made read-only once: a listing may be mapped again (a meeting ended).
+    records = tuple(
+        (validate(Source.SALESLOFT, SalesloftMeeting, r), read_only(r)) for r in page.data
+    )
     return SalesloftListing(page.metadata.paging, records)
 
 

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from gateway.errors import BadUserInput
 from gateway.model import Source
 from gateway.query import Position, canonical
@@ -33,8 +35,7 @@ def encode_cursor(position: Position, fingerprint: str, hints: Mapping[str, str]
         "q": fingerprint,
         "h": dict(hints),
     }
-    raw = json.dumps(payload, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
 
 
 def decode_cursor(

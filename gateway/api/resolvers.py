@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import strawberry
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
 
 from gateway import model
 from gateway.api.context import Context
@@ -28,7 +34,7 @@ from gateway.core import ids
 from gateway.core.bots import BotFilter, BotsPage, page_of_bots
 from gateway.core.gateway import BotListing, MeetingsPage, SourceHealth, SourceOutcome
 from gateway.core.paging import PageArgs
-from gateway.errors import BadUserInput
+from gateway.errors import BadUserInput, UpstreamError
 
 if TYPE_CHECKING:
     from strawberry.types.info import Info
@@ -110,13 +116,32 @@ async def scheduled_bot(info: Info, id: str) -> model.ScheduledBot | None:
     return next((bot for bot in listing.bots if bot.bot_id == wanted), None)
 
 
+class BotsAnswer(NamedTuple):
+    page: BotsPage
+    outcome: SourceOutcome  # what the bot source did (an empty page when it failed)
+    # The meetings of the page's bots by calendar event, when the page asks for them and
+    # they were found; None leaves each bot's `meeting` to look its own up.
+    meetings: Mapping[str, model.Meeting | None] | None
+
+
 async def scheduled_bots(
     info: Info, first: int | None, after: str | None, filter: ScheduledBotFilterInput | None
-) -> tuple[BotsPage, SourceOutcome]:
-    """A page of bots, and what the bot source did (an empty page when it failed)."""
+) -> BotsAnswer:
+    """A page of bots, with their meetings looked up together when the page asks for them:
+    one batch, and no awaiting per bot."""
     bot_filter = BotFilter() if filter is None else filter.to_domain()
     listing = await _bots(info)
-    return page_of_bots(listing.bots, bot_filter, first, after), listing.outcome
+    page = page_of_bots(listing.bots, bot_filter, first, after)
+    meetings = None
+    if _selects(info, "edges.node.meeting"):
+        events = sorted({e.bot.calendar_event_id for e in page.edges if e.bot.calendar_event_id})
+        try:
+            found = await context(info).meeting_by_event.load_many(events)
+        except UpstreamError:
+            pass  # each bot's `meeting` then fails at its own path, as without the batch
+        else:
+            meetings = dict(zip(events, found, strict=True))
+    return BotsAnswer(page, listing.outcome, meetings)
 
 
 async def bots_of_meeting(info: Info, calendar_ids: tuple[str, ...]) -> list[model.ScheduledBot]:
@@ -162,26 +187,37 @@ async def entity(info: Info, type_name: str, representation: dict[str, Any]) -> 
 
 def _selects(info: Info, *paths: str) -> bool:
     """Whether any of the field `paths` ("totalCount", "edges.node.bots") is selected under
-    the current field, fragments included."""
+    the current field, fragments included. Reads graphql-core's syntax tree: strawberry's
+    `selected_fields` would convert the whole selection (arguments, directives) first."""
+    raw = info._raw_info
     return any(
-        _has_path(field.selections, path.split("."))
-        for field in info.selected_fields
+        _has_path(node.selection_set, path.split("."), raw.fragments)
+        for node in raw.field_nodes
         for path in paths
     )
 
 
-def _has_path(selections: Iterable[Selection], path: list[str]) -> bool:
+def _has_path(
+    selection_set: SelectionSetNode | None,
+    path: list[str],
+    fragments: dict[str, FragmentDefinitionNode],
+) -> bool:
     first, rest = path[0], path[1:]
     return any(
-        field.name == first and (not rest or _has_path(field.selections, rest))
-        for field in _fields(selections)
+        field.name.value == first and (not rest or _has_path(field.selection_set, rest, fragments))
+        for field in _fields(selection_set, fragments)
     )
 
 
-def _fields(selections: Iterable[Selection]) -> Iterator[SelectedField]:
-    """The fields among `selections`, those of fragments included."""
-    for selection in selections:
-        if isinstance(selection, SelectedField):
+def _fields(
+    selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode]
+) -> Iterator[FieldNode]:
+    """The fields of `selection_set`, those of its fragments included."""
+    for selection in selection_set.selections if selection_set else ():
+        if isinstance(selection, FieldNode):
             yield selection
-        elif isinstance(selection, FragmentSpread | InlineFragment):
-            yield from _fields(selection.selections)
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _fields(selection.selection_set, fragments)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            yield from _fields(fragment.selection_set if fragment else None, fragments)

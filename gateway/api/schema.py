@@ -21,6 +21,7 @@ from strawberry.types.info import Info
 
 from gateway.api import resolvers
 from gateway.api.errors import GatewayErrors, is_client_safe
+from gateway.api.execution import GatewayExecutor
 from gateway.api.inputs import MeetingFilterInput, MeetingOrderInput, ScheduledBotFilterInput
 from gateway.api.scalars import SCALARS
 from gateway.api.types import (
@@ -87,8 +88,9 @@ class Query:
         after: str | None = None,
         filter: ScheduledBotFilterInput | None = None,
     ) -> ScheduledBotConnection:
-        page, outcome = await resolvers.scheduled_bots(info, first, after, filter)
-        return ScheduledBotConnection.from_page(page, outcome)
+        return ScheduledBotConnection.from_answer(
+            await resolvers.scheduled_bots(info, first, after, filter)
+        )
 
     @strawberry.field(description="Each upstream: configured or not, and its last contact.")
     def sources(self, info: Info) -> list[SourceHealth]:
@@ -147,6 +149,7 @@ def build_schema(limits: LimitSettings | None = None) -> GatewaySchema:
         query=Query,
         types=[Meeting, Lead, ScheduledBot],
         scalar_overrides=SCALARS,
+        execution_context_class=GatewayExecutor,
         extensions=[
             lambda: UpstreamUsage(limits.max_upstream_requests),
             GatewayErrors,

@@ -4,6 +4,7 @@ fields that need I/O call `resolvers` and wrap what they return.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Mapping
 from datetime import datetime
 from typing import cast
 
@@ -15,7 +16,6 @@ from gateway import model
 from gateway.api import resolvers
 from gateway.api.inputs import MeetingFilterInput, MeetingOrderInput
 from gateway.core import gateway as core
-from gateway.core.bots import BotsPage
 from gateway.errors import SourceState
 from gateway.query import Direction, OrderField
 
@@ -169,9 +169,15 @@ class ScheduledBot(relay.Node):
     username: str | None
     calendar_event_id: str | None
     deduplication_key: str | None
+    # Its meeting, when its page looked the meetings of its bots up together.
+    known_meeting: strawberry.Private[model.Meeting | None] = None
+    meeting_known: strawberry.Private[bool] = False
 
     @classmethod
-    def from_model(cls, bot: model.ScheduledBot) -> ScheduledBot:
+    def from_model(
+        cls, bot: model.ScheduledBot, meetings: Mapping[str, model.Meeting | None] | None = None
+    ) -> ScheduledBot:
+        event = bot.calendar_event_id
         return cls(
             node_id=bot.node_id,
             bot_id=bot.bot_id,
@@ -182,10 +188,20 @@ class ScheduledBot(relay.Node):
             username=bot.username,
             calendar_event_id=bot.calendar_event_id,
             deduplication_key=bot.deduplication_key,
+            known_meeting=None if meetings is None or event is None else meetings.get(event),
+            meeting_known=meetings is not None,
         )
 
-    @strawberry.field(description="The Salesloft meeting on the calendar event it joins.")
-    async def meeting(self, info: strawberry.Info) -> Meeting | None:
+    @strawberry.field(
+        graphql_type=Meeting | None,
+        description="The Salesloft meeting on the calendar event it joins.",
+    )
+    def meeting(self, info: strawberry.Info) -> Meeting | Awaitable[Meeting | None] | None:
+        if self.meeting_known:  # synchronous: no awaitable per bot for graphql-core to gather
+            return None if self.known_meeting is None else Meeting.from_model(self.known_meeting)
+        return self._look_up_meeting(info)
+
+    async def _look_up_meeting(self, info: strawberry.Info) -> Meeting | None:
         found = await resolvers.meeting_of_bot(info, self.calendar_event_id)
         return None if found is None else Meeting.from_model(found)
 
@@ -293,9 +309,10 @@ class ScheduledBotConnection:
     )
 
     @classmethod
-    def from_page(cls, page: BotsPage, outcome: core.SourceOutcome) -> ScheduledBotConnection:
+    def from_answer(cls, answer: resolvers.BotsAnswer) -> ScheduledBotConnection:
+        page, outcome = answer.page, answer.outcome
         edges = [
-            ScheduledBotEdge(cursor=e.cursor, node=ScheduledBot.from_model(e.bot))
+            ScheduledBotEdge(cursor=e.cursor, node=ScheduledBot.from_model(e.bot, answer.meetings))
             for e in page.edges
         ]
         return cls(

@@ -8,6 +8,7 @@ The key holds the source, a fingerprint of the credential and the normalized req
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,6 +59,11 @@ class Freshness:
 
 def request_key(scope: str, path: str, params: Sequence[tuple[str, str]]) -> str:
     """The key of one upstream request: `scope` (source + credential) + path + sorted query."""
+    return _request_key(scope, path, tuple(params))
+
+
+@functools.lru_cache(maxsize=4096)  # the same few requests are keyed again and again
+def _request_key(scope: str, path: str, params: tuple[tuple[str, str], ...]) -> str:
     normalized = path + "?" + urlencode(sorted(params))
     return f"{KEY_PREFIX}{scope}:{hashlib.sha256(normalized.encode()).hexdigest()[:32]}"
 

@@ -176,9 +176,10 @@ RARE_EMAIL = Walk(
 
 
 def settings_for(simulators: Simulators, budget: int | None) -> Settings:
-    """The upstreams' defaults (cache, rate limits, retries), pointing at the simulators."""
+    """The upstreams' defaults (cache, rate limits, retries), pointing at the simulators,
+    with a longer wait: on a busy machine a deep walk must not turn into a timeout."""
     values: dict[str, Any] = {
-        s.name: {"base_url": s.base_url, "api_key": s.api_key} for s in simulators
+        s.name: {"base_url": s.base_url, "api_key": s.api_key, "timeout": 30} for s in simulators
     }
     values["cache"] = {"url": "memory://"}
     if budget is not None:

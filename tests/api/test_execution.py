@@ -1,0 +1,116 @@
+"""The executor's plain-leaf path answers exactly as graphql-core's own would: values,
+key order, nulls, errors and their paths."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import pytest
+import strawberry
+
+from gateway.api.execution import GatewayExecutor, plain_leaves
+
+
+@strawberry.enum
+class Colour(enum.Enum):
+    RED = "red"
+
+
+@strawberry.type
+class Item:
+    name: str
+    nickname: str | None
+    colour: Colour
+    maybe_colour: Colour | None
+    size: int
+
+    @strawberry.field
+    def shout(self) -> str:
+        return self.name.upper()
+
+    @strawberry.field
+    async def later(self) -> str:
+        return self.name + "!"
+
+
+def items() -> list[Any]:
+    good = Item(name="a", nickname=None, colour=Colour.RED, maybe_colour=None, size=1)
+    # Values a model should never hold: graphql-core's own errors must come out.
+    no_name = Item(name=None, nickname="n", colour=Colour.RED, maybe_colour=None, size=2)  # type: ignore[arg-type]
+    bad_enum = Item(name="c", nickname=None, colour="blue", maybe_colour="blue", size=3)  # type: ignore[arg-type]
+    bad_int = Item(name="d", nickname=None, colour=Colour.RED, maybe_colour=None, size="x")  # type: ignore[arg-type]
+    return [good, no_name, bad_enum, bad_int]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def items(self) -> list[Item | None]:
+        return items()
+
+    @strawberry.field
+    def strict_items(self) -> list[Item]:
+        return items()[:2]
+
+
+def schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
+    return strawberry.Schema(Query), strawberry.Schema(
+        Query, execution_context_class=GatewayExecutor
+    )
+
+
+QUERIES = [
+    "{ items { name nickname colour maybeColour size } }",
+    "{ items { size later shout __typename n: name name } }",
+    "query($no: Boolean!) { items { name @include(if: $no) nickname @skip(if: $no) size } }",
+    "{ items { ... on Item { colour } name ...F } } fragment F on Item { size maybeColour }",
+    "{ strictItems { name size } }",
+    "{ items { size } strictItems { size nickname } }",
+]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+async def test_answers_as_graphql_core_does(query: str) -> None:
+    plain, fast = schemas()
+    expected = await plain.execute(query, variable_values={"no": False})
+    answer = await fast.execute(query, variable_values={"no": False})
+    assert answer.data == expected.data
+    assert list(_keys(answer.data)) == list(_keys(expected.data))  # the selection's order
+    assert [(e.message, e.path) for e in answer.errors or ()] == [
+        (e.message, e.path) for e in expected.errors or ()
+    ]
+
+
+async def test_errors_do_come_out() -> None:
+    _, fast = schemas()
+    answer = await fast.execute("{ items { name colour size } }")
+    assert answer.data == {"items": [{"name": "a", "colour": "RED", "size": 1}, None, None, None]}
+    assert sorted(str(e.path) for e in answer.errors or ()) == [
+        "['items', 1, 'name']",
+        "['items', 2, 'colour']",
+        "['items', 3, 'size']",
+    ]
+
+
+def test_only_attributes_without_resolvers_are_plain() -> None:
+    _, fast = schemas()
+    item_type = fast._schema.get_type("Item")
+    assert set(plain_leaves(item_type)) == {  # type: ignore[arg-type]
+        "name",
+        "nickname",
+        "colour",
+        "maybeColour",
+        "size",
+    }
+
+
+def _keys(data: Any) -> Any:
+    """Every key of a JSON value, depth first, in order."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield key
+            yield from _keys(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _keys(value)

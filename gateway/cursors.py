@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,8 @@ MAX_HINTS = 4
 MAX_HINT_LENGTH = 48
 
 
-def query_fingerprint(*query: object) -> str:
+@functools.lru_cache(maxsize=1024)  # asked for every page; its parts are frozen values
+def query_fingerprint(*query: Hashable) -> str:
     """Identifies a query (its filter, order, kind...), so a cursor of another is refused."""
     canonical_form = json.dumps([canonical(part) for part in query], sort_keys=True)
     return hashlib.sha256(canonical_form.encode()).hexdigest()[:16]

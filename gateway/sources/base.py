@@ -8,8 +8,10 @@ a filter means the same for every source whatever its API could push down.
 from __future__ import annotations
 
 import asyncio
+import bisect
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, Self, TypeVar, get_args, get_origin, get_type_hints
@@ -243,15 +245,53 @@ class SharedReads(Generic[T]):
         return self._reads[key]
 
 
-def answer_from(candidates: Iterable[Meeting], request: MeetingRequest) -> MeetingAnswer:
-    """For sources that read every candidate: filter, order, and cut at the keyset position."""
+def answer_from(
+    candidates: Iterable[Meeting], request: MeetingRequest, *, ordered: bool = False
+) -> MeetingAnswer:
+    """For sources that read every candidate: filter, order, and cut at the keyset position.
+    `ordered`: the candidates already come in the request's order (`OrderedViews`)."""
+    ordering = request.ordering
     matches = [m for m in candidates if request.filter.matches(m, request.now)]
-    matches.sort(key=request.ordering.meeting_key)
+    if not ordered:
+        matches.sort(key=ordering.meeting_key)
     after = request.after
     if after is None:
         return MeetingAnswer(matches, total=len(matches), has_before=False)
-    following = [m for m in matches if request.ordering.is_after(m, after)]
-    return MeetingAnswer(following, total=len(matches), has_before=len(following) < len(matches))
+    start = bisect.bisect_right(matches, ordering.key(after), key=ordering.meeting_key)
+    return MeetingAnswer(matches[start:], total=len(matches), has_before=start > 0)
+
+
+class OrderedViews:
+    """A listing's meetings in each order, sorted once per version of its pages instead of
+    for every query. Pages are the decoded layer's immutable tuples, so their identity names
+    their content; one view per listing and order is kept (a newer version replaces it),
+    the least recently used out first."""
+
+    def __init__(self, max_views: int = 256) -> None:
+        self._max_views = max_views
+        self._views: OrderedDict[object, tuple[tuple[Sequence[Meeting], ...], list[Meeting]]]
+        self._views = OrderedDict()
+
+    def ordered(
+        self, listing: Hashable, pages: tuple[Sequence[Meeting], ...], ordering: Ordering
+    ) -> list[Meeting]:
+        """The meetings of `pages` (the last of each id, as pages may repeat one) in order."""
+        key = (listing, ordering)
+        found = self._views.get(key)
+        if found is not None and _same(found[0], pages):
+            self._views.move_to_end(key)
+            return found[1]
+        unique = {m.source_id: m for page in pages for m in page}.values()
+        view = sorted(unique, key=ordering.meeting_key)
+        self._views[key] = (pages, view)  # the pages are kept with it: their ids stay theirs
+        self._views.move_to_end(key)
+        if len(self._views) > self._max_views:
+            self._views.popitem(last=False)
+        return view
+
+
+def _same(kept: tuple[object, ...], pages: tuple[object, ...]) -> bool:
+    return len(kept) == len(pages) and all(a is b for a, b in zip(kept, pages, strict=True))
 
 
 def enough_of(fetched: list[Meeting], request: MeetingRequest) -> list[Meeting] | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from gateway.sources.base import (
     MeetingAnswer,
     MeetingRequest,
     MeetingSource,
+    OrderedViews,
     answer_from,
     validate,
 )
@@ -179,27 +180,30 @@ class LeezySource(MeetingSource):
     def __init__(self, client: UpstreamClient) -> None:
         super().__init__(client)
         self._totals: dict[tuple[tuple[str, str], ...], int] = {}  # a listing's last total
+        self._views = OrderedViews()  # Leezy lists in no order: each listing sorted once
 
     async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
         meeting_filter = request.filter
         statuses = pushed_statuses(meeting_filter)
         if self.skip_reason(meeting_filter) is not None or not statuses:
             return answer_from((), request)
-        shared = common_params(meeting_filter)
-        listings = await asyncio.gather(
-            *(self._list([*shared, *_status_param(status)]) for status in statuses)
-        )
-        return answer_from(_unique(m for listing in listings for m in listing), request)
+        listings = [[*common_params(meeting_filter), *_status_param(s)] for s in statuses]
+        pages = await asyncio.gather(*(self._list(params) for params in listings))
+        every_page = tuple(page for listing in pages for page in listing)
+        key = tuple(tuple(params) for params in listings)
+        ordered = self._views.ordered(key, every_page, request.ordering)
+        return answer_from(ordered, request, ordered=True)
 
     async def meeting(self, node_id: str, now: datetime) -> Meeting | None:
         if not ID_PATTERN.fullmatch(node_id):
             raise BadUserInput(f"{node_id!r} is not a Leezy meeting id")
         # Leezy has no get-by-id: the meeting is found in the full listing.
-        return next((m for m in await self._list([]) if m.source_id == node_id), None)
+        found = [m for page in await self._list([]) for m in page if m.source_id == node_id]
+        return found[-1] if found else None  # the latest, should pages repeat it
 
-    async def _list(self, params: Sequence[tuple[str, str]]) -> list[Meeting]:
-        """Every meeting of one listing: the first page with those it had last time, then
-        any others it has now, all at once."""
+    async def _list(self, params: Sequence[tuple[str, str]]) -> list[tuple[Meeting, ...]]:
+        """Every page of one listing: the first with those it had last time, then any
+        others it has now, all at once. Pages may repeat a record that moved meanwhile."""
         listing = tuple(params)
         known = self._totals.pop(listing, 0)
         guessed = range(PAGE_SIZE, known, PAGE_SIZE)
@@ -210,7 +214,7 @@ class LeezySource(MeetingSource):
         self._totals[listing] = total
         if len(self._totals) > REMEMBERED_LISTINGS:
             del self._totals[next(iter(self._totals))]
-        return [m for page, _ in pages for m in page]  # repeats: see `_unique`
+        return [page for page, _ in pages]
 
     async def _page(
         self, params: Sequence[tuple[str, str]], offset: int
@@ -227,8 +231,3 @@ def _meetings_page(answer: JsonAnswer) -> tuple[tuple[Meeting, ...], int]:
 
 def _status_param(status: str | None) -> list[tuple[str, str]]:
     return [] if status is None else [("status", status)]
-
-
-def _unique(meetings: Iterable[Meeting]) -> list[Meeting]:
-    """Offset pages (and per-status listings) may repeat a record that moved meanwhile."""
-    return list({m.source_id: m for m in meetings}.values())

@@ -27,6 +27,7 @@ from gateway.api.schema import build_schema
 from gateway.cache.backends import ByteStore, create_backend, redis_client
 from gateway.cache.flights import RedisLeases
 from gateway.cache.upstream import UpstreamCache
+from gateway.collector import tuned_collector
 from gateway.config import Settings
 from gateway.core.gateway import Gateway
 from gateway.ratelimit import MemoryRateLimiter, RedisRateLimiter
@@ -121,7 +122,8 @@ def create_app(
                 app.state.store = store
                 app.state.upstream_cache = upstream_cache
                 app.state.gateway = Gateway(sources)
-                yield
+                with tuned_collector():
+                    yield
         finally:
             await upstream_cache.close()
             await limiter.close()

@@ -21,7 +21,7 @@ LAYERS = (
     ("graphql", ("gateway.api",)),
     ("core", ("gateway.core",)),
     ("sources", ("gateway.sources",)),
-    ("machinery", ("gateway.usage", "gateway.cache", "gateway.ratelimit")),
+    ("machinery", ("gateway.usage", "gateway.cache", "gateway.ratelimit", "gateway.collector")),
     ("pure", ("gateway.cursors", "gateway.query", "gateway.config", "gateway.errors")),
     ("model", ("gateway.model",)),
 )

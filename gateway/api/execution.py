@@ -1,73 +1,81 @@
-"""An executor that completes plain scalar and enum attributes in one step.
+"""An executor that completes plain data in one pass.
 
 graphql-core resolves every field alike: a path, a resolve-info object, strawberry's
-resolver wrappers, an awaitable check and a leaf coercion, about a dozen calls for what is
-one `getattr` on our immutable records. A merged page asks hundreds of such fields, so
-`execute_fields` here reads them directly and hands only the rest (resolvers, objects,
-lists, `__typename`, anything that would be an error) to graphql-core, whose rules then
-apply to them unchanged.
+resolver wrappers, an awaitable check, then completion by type, about a dozen calls for
+what is one `getattr` on our immutable records. A merged page asks hundreds of such
+fields. So `execute_fields` here completes *plain* fields itself — attributes without a
+resolver or arguments, whose whole selection below is plain too (scalars, enums, objects
+and lists of them) — and hands the rest (resolvers, anything abstract or deferred) to
+graphql-core. A plain value that would be an error (a null where the schema says non-null,
+a value its scalar refuses) is handed over as well, so graphql-core's own rules produce the
+error, its path and the nulls around it; plain completion has no side effects, so doing it
+again there changes nothing.
 """
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple, cast
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
     GraphQLScalarType,
     Undefined,
     get_nullable_type,
 )
-from graphql.execution.collect_fields import GroupedFieldSet
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
 DEFINITION = "strawberry-definition"  # where strawberry keeps its field on graphql-core's
+TYPENAME = "__typename"
 
 
-class PlainLeaf(NamedTuple):
+class _Failed:
+    """A plain completion that would be an error: graphql-core completes it instead."""
+
+
+FAILED: Final = _Failed()
+
+
+class PlainField(NamedTuple):
     attribute: str
-    coerce: Callable[[Any], Any]
-    non_null: bool
+    type: GraphQLOutputType
+    coerce: Callable[[Any], Any] | None  # a scalar's or enum's, the common case made short
 
 
-_plain_leaves: weakref.WeakKeyDictionary[GraphQLObjectType, Mapping[str, PlainLeaf]] = (
+_plain_fields: weakref.WeakKeyDictionary[GraphQLObjectType, Mapping[str, PlainField]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def plain_leaves(object_type: GraphQLObjectType) -> Mapping[str, PlainLeaf]:
-    """The fields of `object_type` that are a scalar or enum attribute read as it is."""
-    found = _plain_leaves.get(object_type)
+def plain_fields(object_type: GraphQLObjectType) -> Mapping[str, PlainField]:
+    """The fields of `object_type` that strawberry resolves by reading an attribute."""
+    found = _plain_fields.get(object_type)
     if found is None:
-        found = _plain_leaves[object_type] = dict(_find_plain_leaves(object_type))
-    return found
-
-
-def _find_plain_leaves(object_type: GraphQLObjectType) -> list[tuple[str, PlainLeaf]]:
-    leaves = []
-    for name, field in object_type.fields.items():
-        definition = (field.extensions or {}).get(DEFINITION)
-        leaf_type = get_nullable_type(field.type)
-        if (
-            isinstance(definition, StrawberryField)
+        found = _plain_fields[object_type] = {
+            name: PlainField(definition.python_name, field.type, _coerce(field.type))
+            for name, field in object_type.fields.items()
+            if isinstance(definition := (field.extensions or {}).get(DEFINITION), StrawberryField)
             and definition.is_basic_field  # no resolver: strawberry would `getattr`
             and not definition.extensions
             and not field.args
-            and isinstance(leaf_type, GraphQLScalarType | GraphQLEnumType)
-        ):
-            leaf = PlainLeaf(
-                definition.python_name,
-                leaf_type.coerce_output_value,
-                isinstance(field.type, GraphQLNonNull),
-            )
-            leaves.append((name, leaf))
-    return leaves
+        }
+    return found
+
+
+def _coerce(type_: GraphQLOutputType) -> Callable[[Any], Any] | None:
+    leaf = get_nullable_type(type_)
+    return (
+        leaf.coerce_output_value if isinstance(leaf, GraphQLScalarType | GraphQLEnumType) else None
+    )
 
 
 class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -79,43 +87,94 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> Any:
-        leaves = plain_leaves(parent_type)
-        if not leaves:
-            return super().execute_fields(
-                parent_type, source_value, path, grouped_field_set, position_context
-            )
+        fields = plain_fields(parent_type)
         done: dict[str, Any] = {}
         rest: GroupedFieldSet = {}
         for response_name, details in grouped_field_set.items():
-            leaf = leaves.get(details[0].node.name.value)
-            if leaf is None or not _complete(leaf, source_value, response_name, done):
+            name = details[0].node.name.value
+            plain = fields.get(name)
+            if plain is not None:
+                value = self._complete(
+                    plain.type, getattr(source_value, plain.attribute, FAILED), details
+                )
+            elif name == TYPENAME:
+                value = parent_type.name
+            else:
+                value = FAILED
+            if value is FAILED:
                 rest[response_name] = details
+            else:
+                done[response_name] = value
         if not rest:
             return done
         others = super().execute_fields(parent_type, source_value, path, rest, position_context)
+        if not done:
+            return others
         if isinstance(others, dict):
             return _in_order(grouped_field_set, done, others)
         return _in_order_later(grouped_field_set, done, others)
 
+    def _read(self, field: PlainField, source: Any, details: FieldDetailsList) -> Any:
+        value = getattr(source, field.attribute, FAILED)
+        if field.coerce is None or value is None or value is FAILED:
+            return self._complete(field.type, value, details)
+        try:
+            coerced = field.coerce(value)
+        except Exception:
+            return FAILED
+        return FAILED if coerced is None or coerced is Undefined else coerced
 
-def _complete(leaf: PlainLeaf, source: Any, response_name: str, done: dict[str, Any]) -> bool:
-    """Completes one plain leaf into `done`; False leaves it to graphql-core (its errors)."""
-    value = getattr(source, leaf.attribute, Undefined)
-    if value is None:
-        if leaf.non_null:
-            return False
-        done[response_name] = None
-        return True
-    if value is Undefined:
-        return False
-    try:
-        coerced = leaf.coerce(value)
-    except Exception:  # graphql-core reports it, with the field's path
-        return False
-    if coerced is None or coerced is Undefined:
-        return False
-    done[response_name] = coerced
-    return True
+    def _complete(self, type_: GraphQLOutputType, value: Any, details: FieldDetailsList) -> Any:
+        """`value` completed as `type_` requires, or FAILED."""
+        if value is FAILED:  # no such attribute
+            return FAILED
+        if isinstance(type_, GraphQLNonNull):
+            if value is None:
+                return FAILED
+            type_ = type_.of_type
+        elif value is None:
+            return None
+        if isinstance(type_, GraphQLScalarType | GraphQLEnumType):
+            try:
+                coerced = type_.coerce_output_value(value)
+            except Exception:
+                return FAILED
+            return FAILED if coerced is None or coerced is Undefined else coerced
+        if isinstance(type_, GraphQLList):
+            if not isinstance(value, list | tuple):
+                return FAILED
+            items = [self._complete(type_.of_type, item, details) for item in value]
+            return FAILED if any(item is FAILED for item in items) else items
+        if isinstance(type_, GraphQLObjectType):
+            return self._complete_object(type_, value, details)
+        return FAILED  # interfaces and unions: graphql-core resolves their type
+
+    def _complete_object(
+        self, type_: GraphQLObjectType, value: Any, details: FieldDetailsList
+    ) -> Any:
+        no_info = cast("GraphQLResolveInfo[Any]", None)  # strawberry's check reads only the value
+        if type_.is_type_of is not None and type_.is_type_of(value, no_info) is not True:
+            return FAILED
+        selected = self.collect_subfields(type_, details)  # memoized per selection
+        if selected.new_defer_usages:
+            return FAILED
+        fields = plain_fields(type_)
+        completed: dict[str, Any] = {}
+        for response_name, sub_details in selected.grouped_field_set.items():
+            name = sub_details[0].node.name.value
+            if name == TYPENAME:
+                completed[response_name] = type_.name
+                continue
+            plain = fields.get(name)
+            if plain is None:
+                return FAILED
+            sub_value = self._complete(
+                plain.type, getattr(value, plain.attribute, FAILED), sub_details
+            )
+            if sub_value is FAILED:
+                return FAILED
+            completed[response_name] = sub_value
+        return completed
 
 
 def _in_order(

@@ -1,4 +1,4 @@
-"""The executor's plain-leaf path answers exactly as graphql-core's own would: values,
+"""The executor's plain completion answers exactly as graphql-core's own would: values,
 key order, nulls, errors and their paths."""
 
 from __future__ import annotations
@@ -9,12 +9,18 @@ from typing import Any
 import pytest
 import strawberry
 
-from gateway.api.execution import GatewayExecutor, plain_leaves
+from gateway.api.execution import GatewayExecutor, plain_fields
 
 
 @strawberry.enum
 class Colour(enum.Enum):
     RED = "red"
+
+
+@strawberry.type
+class Part:
+    label: str
+    weight: int | None = None
 
 
 @strawberry.type
@@ -24,6 +30,10 @@ class Item:
     colour: Colour
     maybe_colour: Colour | None
     size: int
+    tags: list[str] = strawberry.field(default_factory=lambda: ["x", "y"])
+    parts: list[Part] = strawberry.field(default_factory=lambda: [Part(label="p", weight=1)])
+    best_part: Part | None = None
+    spare_parts: list[Part | None] | None = None
 
     @strawberry.field
     def shout(self) -> str:
@@ -40,7 +50,26 @@ def items() -> list[Any]:
     no_name = Item(name=None, nickname="n", colour=Colour.RED, maybe_colour=None, size=2)  # type: ignore[arg-type]
     bad_enum = Item(name="c", nickname=None, colour="blue", maybe_colour="blue", size=3)  # type: ignore[arg-type]
     bad_int = Item(name="d", nickname=None, colour=Colour.RED, maybe_colour=None, size="x")  # type: ignore[arg-type]
-    return [good, no_name, bad_enum, bad_int]
+    nested = Item(
+        name="e",
+        nickname=None,
+        colour=Colour.RED,
+        maybe_colour=None,
+        size=5,
+        best_part=Part(label="best"),
+        spare_parts=[Part(label="s1", weight=2), None],
+    )
+    bad_part = Item(
+        name="f",
+        nickname=None,
+        colour=Colour.RED,
+        maybe_colour=None,
+        size=6,
+        parts=[Part(label="ok"), Part(label=None)],  # type: ignore[arg-type]
+        best_part=Part(label=None),  # type: ignore[arg-type]
+        spare_parts=[Part(label=None)],  # type: ignore[arg-type]
+    )
+    return [good, no_name, bad_enum, bad_int, nested, bad_part]
 
 
 @strawberry.type
@@ -61,6 +90,10 @@ def schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
 
 
 QUERIES = [
+    "{ items { name tags parts { label weight } bestPart { label } spareParts { weight } } }",
+    "{ items { size bestPart { weight } } }",
+    "{ items { size spareParts { label __typename } parts { ... on Part { w: weight } } } }",
+    "{ items { size parts { label } } strictItems { parts { weight label } } }",
     "{ items { name nickname colour maybeColour size } }",
     "{ items { size later shout __typename n: name name } }",
     "query($no: Boolean!) { items { name @include(if: $no) nickname @skip(if: $no) size } }",
@@ -85,7 +118,9 @@ async def test_answers_as_graphql_core_does(query: str) -> None:
 async def test_errors_do_come_out() -> None:
     _, fast = schemas()
     answer = await fast.execute("{ items { name colour size } }")
-    assert answer.data == {"items": [{"name": "a", "colour": "RED", "size": 1}, None, None, None]}
+    good = {"name": "a", "colour": "RED", "size": 1}
+    assert answer.data == {"items": [good, None, None, None, {**good, "name": "e", "size": 5},
+                                     {**good, "name": "f", "size": 6}]}  # fmt: skip
     assert sorted(str(e.path) for e in answer.errors or ()) == [
         "['items', 1, 'name']",
         "['items', 2, 'colour']",
@@ -96,12 +131,16 @@ async def test_errors_do_come_out() -> None:
 def test_only_attributes_without_resolvers_are_plain() -> None:
     _, fast = schemas()
     item_type = fast._schema.get_type("Item")
-    assert set(plain_leaves(item_type)) == {  # type: ignore[arg-type]
+    assert set(plain_fields(item_type)) == {  # type: ignore[arg-type]
         "name",
         "nickname",
         "colour",
         "maybeColour",
         "size",
+        "tags",
+        "parts",
+        "bestPart",
+        "spareParts",
     }
 
 

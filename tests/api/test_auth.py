@@ -131,6 +131,8 @@ REFUSED: list[tuple[str, Callable[[], str | list[str] | None], str, str | None]]
     ("HS256, public key as secret", lambda: "Bearer " + hs256_with_the_public_key(),
      "algorithm is not accepted", INVALID),
     ("not a JWT at all", lambda: "Bearer a.b.c", "token is malformed", INVALID),
+    ("header not an object", lambda: "Bearer W10.e30.c2ln", "token is malformed", INVALID),
+    ("header without alg", lambda: "Bearer e30.e30.c2ln", "algorithm is not accepted", INVALID),
 ]  # fmt: skip
 
 

@@ -118,3 +118,20 @@ async def test_a_redis_that_is_down_limits_no_one(
             answers = [await ask(http, url, KEY_A) for _ in range(3)]
     assert [status for status, _, _ in answers] == [200] * 3
     assert "shared client limit unavailable (ConnectionError): not limited" in caplog.text
+
+
+async def test_behind_a_trusted_proxy_the_client_is_the_forwarded_address(
+    settings: Settings,
+) -> None:
+    # uvicorn trusts X-Forwarded-For from FORWARDED_ALLOW_IPS (127.0.0.1 by default; the
+    # compose file sets it for its nginx), so the client is who the proxy says.
+    async def ask_as(http: aiohttp.ClientSession, url: str, address: str) -> int:
+        headers = {"X-Forwarded-For": address}
+        async with http.post(url + "/graphql", json=QUERY, headers=headers) as response:
+            return response.status
+
+    async with gateway(limited(settings, 1, keys=False)) as url, aiohttp.ClientSession() as http:
+        statuses = [
+            await ask_as(http, url, a) for a in ("203.0.113.9", "203.0.113.9", "203.0.113.10")
+        ]
+    assert statuses == [200, 429, 200]

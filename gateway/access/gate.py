@@ -22,7 +22,7 @@ import orjson
 
 from gateway.access.auth import Authenticator
 from gateway.access.limit import ClientLimiter
-from gateway.errors import ClientRateLimited, GatewayError, Unauthenticated
+from gateway.errors import ClientRateLimited, Unauthenticated
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -80,7 +80,7 @@ class ClientGate:
                         f"try again in {wait} s.",
                         retry_after_seconds=wait,
                     )
-        except GatewayError as refused:
+        except (Unauthenticated, ClientRateLimited) as refused:
             await _refuse(scope, send, refused)
             return
         await self.app(scope, receive, send)
@@ -113,7 +113,7 @@ def _credential(scope: Scope) -> str:
     return credential.decode("ascii")
 
 
-async def _refuse(scope: Scope, send: Send, refused: GatewayError) -> None:
+async def _refuse(scope: Scope, send: Send, refused: Unauthenticated | ClientRateLimited) -> None:
     if scope["type"] == "websocket":  # before the handshake: the server answers it 403
         await send({"type": "websocket.close", "code": 1008})
         return
@@ -124,11 +124,9 @@ async def _refuse(scope: Scope, send: Send, refused: GatewayError) -> None:
         if refused.error is not None:
             challenge += f', error="{refused.error}", error_description="{refused.message}"'
         headers.append((b"www-authenticate", challenge.encode()))
-    elif isinstance(refused, ClientRateLimited):
+    else:
         status = 429
         headers.append((b"retry-after", str(refused.retry_after_seconds).encode()))
-    else:
-        status = 400
     body = orjson.dumps(
         {"errors": [{"message": refused.message, "extensions": refused.extensions}]}
     )

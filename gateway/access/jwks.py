@@ -46,7 +46,6 @@ class JwksKeys:
         self._fetched_at = -math.inf  # the last fetch that succeeded
         self._attempted_at = -math.inf  # the last fetch started
         self._fetch: asyncio.Task[None] | None = None
-        self.fetches = 0  # fetches started, for tests and logs
 
     async def find(self, kid: str | None) -> PyJWK | None:
         """The signing key of that id (of a token without `kid`: the only key, if one)."""
@@ -78,14 +77,13 @@ class JwksKeys:
         if now - self._attempted_at < self._min_refresh_s:
             return None
         self._attempted_at = now
-        self.fetches += 1
         self._fetch = asyncio.create_task(self._refresh())
         return self._fetch
 
     async def _refresh(self) -> None:
         try:
             keys = signing_keys(await self._download())
-        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+        except Exception as error:  # unreachable, refused, not a JWKS: keep what is known
             reason = str(error) if isinstance(error, JwksError) else type(error).__name__
             log.warning(
                 "could not fetch the JWT signing keys (%s): keeping the %d known",

@@ -41,14 +41,14 @@ class ClientLimiter(Protocol):
 class MemoryClientLimiter:
     def __init__(self, per_minute: int) -> None:
         self._window = (RateLimit(per_minute, 60.0),)
-        self.logs = MemoryRateLimiter()
+        self._logs = MemoryRateLimiter()
 
     async def hit(self, client: str) -> int:
-        wait = await self.logs.acquire(client, 1, self._window)
+        wait = await self._logs.acquire(client, 1, self._window)
         return 0 if wait <= 0 else max(1, math.ceil(wait))
 
     async def close(self) -> None:
-        await self.logs.close()
+        await self._logs.close()
 
 
 class RedisClientLimiter:

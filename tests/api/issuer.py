@@ -65,7 +65,7 @@ class SigningKey:
 
 def unsigned(header: dict[str, Any], payload: dict[str, Any]) -> str:
     """`<header>.<payload>.` (an `alg: none` token has no signature)."""
-    return f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(payload).encode())}."
+    return f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(payload).encode())}."
 
 
 def claims(subject: str = "user-1") -> dict[str, Any]:
@@ -73,7 +73,7 @@ def claims(subject: str = "user-1") -> dict[str, Any]:
     return {"iss": ISSUER, "aud": AUDIENCE, "sub": subject, "exp": now + 300}
 
 
-def _b64(data: bytes) -> str:
+def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 

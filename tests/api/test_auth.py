@@ -32,7 +32,7 @@ from tests.api.issuer import (
     ISSUER,
     Issuer,
     SigningKey,
-    _b64,
+    b64url,
     claims,
     serving_issuer,
     unsigned,
@@ -101,10 +101,10 @@ def hs256_with_the_public_key() -> str:
         RSA_KEY.private.public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )  # fmt: skip
-    header = _b64(b'{"alg":"HS256","typ":"JWT","kid":"rsa-1"}')
-    payload = _b64(json.dumps(claims()).encode())
+    header = b64url(b'{"alg":"HS256","typ":"JWT","kid":"rsa-1"}')
+    payload = b64url(json.dumps(claims()).encode())
     signature = hmac.new(secret, f"{header}.{payload}".encode(), hashlib.sha256).digest()
-    return f"{header}.{payload}.{_b64(signature)}"
+    return f"{header}.{payload}.{b64url(signature)}"
 
 
 NOW = int(time.time())
@@ -315,10 +315,26 @@ async def test_keys_are_refreshed_in_the_background_once_their_ttl_passed(
     assert "does not publish" in body["errors"][0]["message"]
 
 
-async def test_an_unreachable_issuer_refuses_tokens_but_not_api_keys(
-    settings: Settings, issuer: Issuer, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("broken", "reason"),
+    [
+        ("down", "the JWKS URL answered HTTP 503"),
+        # A shared secret published under a real key's id: never taken for a signing key.
+        ("only an HS key", "the JWKS has no RS256 or ES256 signing key"),
+    ],
+)
+async def test_an_issuer_without_usable_keys_refuses_tokens_but_not_api_keys(
+    settings: Settings,
+    issuer: Issuer,
+    caplog: pytest.LogCaptureFixture,
+    broken: str,
+    reason: str,
 ) -> None:
-    issuer.status = 503
+    if broken == "down":
+        issuer.status = 503
+    else:
+        issuer.keys = []
+        issuer.extra = [{"kty": "oct", "k": b64url(b"a shared secret"), "kid": "rsa-1"}]
     with caplog.at_level(logging.WARNING, logger="gateway.access.jwks"):
         async with running(with_auth(settings, issuer)) as gateway:
             token, body, _ = await gateway.ask(f"Bearer {RSA_KEY.token()}")
@@ -327,7 +343,7 @@ async def test_an_unreachable_issuer_refuses_tokens_but_not_api_keys(
     assert body["errors"][0]["message"] == (
         "The issuer's signing keys could not be fetched: try later."
     )
-    assert "could not fetch the JWT signing keys (the JWKS URL answered HTTP 503)" in caplog.text
+    assert f"could not fetch the JWT signing keys ({reason}): keeping the 0 known" in caplog.text
 
 
 async def test_a_websocket_is_refused_before_its_handshake(http: aiohttp.ClientSession) -> None:

@@ -1,4 +1,4 @@
-"""The FastAPI application: `/graphql` (with a self-hosted GraphiQL) and `/healthz`.
+"""The FastAPI application: `/graphql` (with a self-hosted GraphiQL), `/healthz`, `/readyz`.
 
 I/O objects (the one aiohttp session, the sources) are built in the lifespan, never at
 import time, so importing the app is free and every app instance owns its connections.
@@ -7,6 +7,7 @@ import time, so importing the app is free and every app instance owns its connec
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -15,11 +16,14 @@ from typing import Any
 import aiohttp
 import orjson
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
+from gateway.access.auth import Authenticator
+from gateway.access.gate import ClientGate
+from gateway.access.limit import client_limiter
 from gateway.api.context import Context
 from gateway.api.errors import add_codes
 from gateway.api.graphiql import GRAPHIQL_CSP, graphiql_html, mount_graphiql_assets
@@ -31,11 +35,15 @@ from gateway.collector import tuned_collector
 from gateway.config import Settings
 from gateway.core.gateway import Gateway
 from gateway.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from gateway.readiness import readiness
 from gateway.sources.registry import build_sources
 from gateway.whole_response_cache import WholeResponseCache
 
+log = logging.getLogger(__name__)
+
 GRAPHQL_PATH = "/graphql"
 ASSETS_PATH = "/graphiql-assets"
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # never behind authentication
 MAX_UPSTREAM_CONNECTIONS = 100
 
 EXAMPLE_QUERY = """\
@@ -116,15 +124,30 @@ def create_app(
             store, leases=leases, decoded_max_bytes=limits.decoded_max_bytes
         )
         connector = aiohttp.TCPConnector(limit=MAX_UPSTREAM_CONNECTIONS)
+        per_minute = settings.limits.client_requests_per_minute
+        clients = None if per_minute is None else client_limiter(per_minute, redis, limits.url)
+        if not settings.auth.enabled:
+            log.warning(
+                "client authentication is off: anyone who reaches this gateway reads with its "
+                "upstream credentials (set GATEWAY_AUTH__API_KEYS or GATEWAY_AUTH__JWKS_URL)"
+            )
         try:
-            async with aiohttp.ClientSession(connector=connector) as session:
+            async with (
+                aiohttp.ClientSession(connector=connector) as session,
+                Authenticator(settings.auth, session) as authenticator,
+            ):
                 sources = build_sources(settings, session, upstream_cache, limiter=limiter)
+                app.state.authenticator = authenticator
+                app.state.client_limiter = clients
+                app.state.redis = redis
                 app.state.store = store
                 app.state.upstream_cache = upstream_cache
                 app.state.gateway = Gateway(sources)
                 with tuned_collector():
                     yield
         finally:
+            if clients is not None:
+                await clients.close()
             await upstream_cache.close()
             await limiter.close()
 
@@ -143,9 +166,24 @@ def create_app(
     mount_graphiql_assets(app, ASSETS_PATH)
     if settings.cache.responses:
         app.add_middleware(WholeResponseCache, path=GRAPHQL_PATH, settings=settings)
+    # Added last, so it runs first: nothing, not even a cached answer, before the gate.
+    app.add_middleware(
+        ClientGate,
+        authenticate=settings.auth.enabled,
+        per_minute=settings.limits.client_requests_per_minute,
+        open_paths=OPEN_PATHS,
+        open_prefixes=(ASSETS_PATH + "/",),
+        graphiql_path=GRAPHQL_PATH if settings.graphiql else None,
+    )
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
         return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz(request: Request) -> JSONResponse:
+        state = request.app.state
+        ready, body = await readiness(state.gateway, state.redis)
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     return app

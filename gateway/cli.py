@@ -12,7 +12,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import fields, replace
 
 import uvicorn
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from gateway.api.schema import build_schema
 from gateway.app import create_app
@@ -103,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             case "export-schema":
                 print(build_schema().as_str())
             case "serve":
+                Settings()  # refused here, clearly, rather than in each worker
                 uvicorn.run(
                     "gateway.app:create_app", factory=True, host=args.host, port=args.port,
                     workers=args.workers,
@@ -113,7 +114,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:  # most often: a port is taken
         print(f"meetings-gateway: {error}", file=sys.stderr)
         return 1
+    except ValidationError as error:
+        print(f"meetings-gateway: invalid configuration\n{describe(error)}", file=sys.stderr)
+        return 2
     return 0
+
+
+def describe(error: ValidationError) -> str:
+    """One line per bad setting, named as its environment variable, without its value (it
+    may be a secret)."""
+    lines = []
+    for problem in error.errors(include_input=False, include_url=False):
+        name = "__".join(str(part).upper() for part in problem["loc"])
+        lines.append(f"  GATEWAY_{name}: {problem['msg']}")
+    return "\n".join(lines)
 
 
 def dataset_sizes(args: argparse.Namespace) -> DatasetSizes:

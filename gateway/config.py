@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from typing import Self
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, PositiveFloat, PositiveInt, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.model import Source
@@ -55,7 +65,8 @@ class DailySettings(SourceSettings):
 
 
 class CacheSettings(BaseModel):
-    url: str = "memory://"  # or redis://[:password@]host[:port][/db], shared by replicas
+    # or redis://[[user]:password@]host[:port][/db] (rediss:// for TLS), shared by replicas
+    url: str = "memory://"
     max_entries: int = Field(default=10_000, ge=1)  # memory:// only (Redis has its own)
     max_bytes: int = Field(default=256 * 1024**2, ge=1024)  # memory://: stored bodies' size
     responses: bool = True  # whole-response cache for identical operations
@@ -64,9 +75,22 @@ class CacheSettings(BaseModel):
 
     @field_validator("url")
     @classmethod
-    def _known_scheme(cls, url: str) -> str:
-        if urlsplit(url).scheme not in ("memory", "redis"):
-            raise ValueError("must be memory:// or redis://host[:port][/db]")
+    def _known_url(cls, url: str) -> str:
+        # Checked whole here, so that no library sees a malformed URL (their errors may quote
+        # it, password and all); these messages never do.
+        parts = urlsplit(url)
+        if parts.scheme == "memory":
+            return url
+        if parts.scheme not in ("redis", "rediss"):
+            raise ValueError("must be memory:// or redis[s]://[[user]:password@]host[:port][/db]")
+        try:
+            parts.port  # noqa: B018  # raises for a port that is not a number
+        except ValueError:
+            raise ValueError("the Redis port is not a number from 0 to 65535") from None
+        if not parts.hostname:
+            raise ValueError("the Redis URL names no host")
+        if not re.fullmatch(r"/?\d*", parts.path):
+            raise ValueError("the Redis database (the URL's path) must be a number")
         return url
 
 
@@ -77,11 +101,75 @@ class LimitSettings(BaseModel):
     # Upstream requests one operation may send (cache hits are free); past it, the rest of
     # the operation's upstream calls fail as partial results (UPSTREAM_BUDGET_EXCEEDED).
     max_upstream_requests: int = Field(default=50, ge=1, le=10_000)
+    # Requests one client (its identity, or its IP when authentication is off) may send in
+    # any minute; past it, HTTP 429 (RATE_LIMITED). None: no limit.
+    client_requests_per_minute: int | None = Field(default=None, ge=1)
+
+
+class AuthSettings(BaseModel):
+    """Who may ask: API keys (their SHA-256 digests), JWTs from one issuer, or both; neither
+    configured means everyone (the demo)."""
+
+    api_keys: list[str] = []  # SHA-256 hex digests of the accepted keys, never the keys
+    jwks_url: str | None = None  # where the issuer publishes its signing keys (JWKS)
+    issuer: str | None = None  # the `iss` a token must carry
+    audience: str | None = None  # the `aud` a token must carry
+    jwks_cache_ttl: float = Field(default=300.0, gt=0)  # seconds before the keys are refreshed
+    # Seconds between two fetches of the keys: a token naming an unknown key fetches them
+    # again at most this often (a flood of made-up key ids never floods the issuer).
+    jwks_min_refresh: float = Field(default=5.0, ge=0)
+
+    @field_validator("api_keys")
+    @classmethod
+    def _digests(cls, digests: list[str]) -> list[str]:
+        lowered = [digest.strip().lower() for digest in digests]
+        for position, digest in enumerate(lowered):
+            if not re.fullmatch(r"[0-9a-f]{64}", digest):
+                raise ValueError(
+                    f"entry {position} is not a SHA-256 hex digest (64 hex digits): list "
+                    "the digests of the keys, never the keys"
+                )
+        return lowered
+
+    @field_validator("jwks_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is not None and urlsplit(url).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
+        return url
+
+    @model_validator(mode="after")
+    def _jwt_complete(self) -> Self:
+        given = [self.jwks_url, self.issuer, self.audience]
+        if any(given) and not all(given):
+            raise ValueError(
+                "JWT authentication needs all three of JWKS_URL, ISSUER and AUDIENCE "
+                "(a token checked against fewer would be accepted from other services)"
+            )
+        return self
+
+    @property
+    def api_keys_on(self) -> bool:
+        return bool(self.api_keys)
+
+    @property
+    def jwt_on(self) -> bool:
+        return self.jwks_url is not None
+
+    @property
+    def enabled(self) -> bool:
+        return self.api_keys_on or self.jwt_on
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="GATEWAY_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+        env_prefix="GATEWAY_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+        # A validation error names the setting and the rule, never the value given: it may
+        # hold a password (GATEWAY_CACHE__URL) or a key pasted where its digest belongs.
+        hide_input_in_errors=True,
     )
 
     leezy: LeezySettings = LeezySettings()
@@ -91,6 +179,7 @@ class Settings(BaseSettings):
     daily: DailySettings = DailySettings()
     cache: CacheSettings = CacheSettings()
     limits: LimitSettings = LimitSettings()
+    auth: AuthSettings = AuthSettings()
     graphiql: bool = True
 
     def source(self, source: Source) -> SourceSettings:

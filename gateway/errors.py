@@ -96,3 +96,28 @@ class CircuitOpen(UpstreamError):
     @property
     def code(self) -> str:  # type: ignore[override]
         return "UPSTREAM_UNAVAILABLE"
+
+
+class Unauthenticated(GatewayError):
+    """The client sent no credential, or one that is not accepted (HTTP 401). The message
+    says which kind of problem, never the credential."""
+
+    code = "UNAUTHENTICATED"
+
+    def __init__(self, message: str, *, error: str | None = "invalid_token") -> None:
+        super().__init__(message)
+        self.error = error  # RFC 6750's error code; None when no credential was sent
+
+
+class ClientRateLimited(GatewayError):
+    """The client sent more requests than its limit allows (HTTP 429)."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "retryAfterSeconds": self.retry_after_seconds}

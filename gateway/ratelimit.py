@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -51,15 +51,41 @@ class RateLimiter(Protocol):
     async def close(self) -> None: ...
 
 
+class _Log:
+    """What one scope spent in one window: (time, cost), oldest first, and their sum."""
+
+    __slots__ = ("entries", "spent")
+
+    def __init__(self) -> None:
+        self.entries: deque[tuple[float, int]] = deque()
+        self.spent = 0
+
+    def add(self, at: float, cost: int) -> None:
+        self.entries.append((at, cost))
+        self.spent += cost
+
+    def forget_until(self, moment: float) -> None:
+        while self.entries and self.entries[0][0] <= moment:
+            self.spent -= self.entries.popleft()[1]
+
+
+FORGET_PER_CALL = 8  # idle logs dropped per call at most: amortised, never a long pause
+
+
 class MemoryRateLimiter:
-    """One process's sliding logs: (time, cost) per scope and window."""
+    """One process's sliding logs per scope and window. A log whose window has passed is
+    dropped (least recently used first), so scopes seen once (clients) do not stay."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._logs: dict[tuple[str, RateLimit], deque[tuple[float, int]]] = {}
+        self._logs: OrderedDict[tuple[str, RateLimit], _Log] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._logs)
 
     async def acquire(self, scope: str, cost: int, limits: Sequence[RateLimit]) -> float:
         now = self._clock()
+        self._forget_idle(now)
         logs = [self._log(scope, limit, now) for limit in limits]
         wait = max(
             (_wait(log, limit, cost, now) for log, limit in zip(logs, limits, strict=True)),
@@ -68,32 +94,48 @@ class MemoryRateLimiter:
         if wait > 0:
             return wait
         for log in logs:
-            log.append((now, cost))
+            log.add(now, cost)
         return 0.0
 
     async def observe(self, scope: str, limit: RateLimit, remaining: int) -> None:
         now = self._clock()
+        self._forget_idle(now)
         log = self._log(scope, limit, now)
-        unseen = limit.units - remaining - sum(cost for _, cost in log)
+        unseen = limit.units - remaining - log.spent
         if unseen > 0:
-            log.append((now, unseen))
+            log.add(now, unseen)
 
     async def close(self) -> None:
         self._logs.clear()
 
-    def _log(self, scope: str, limit: RateLimit, now: float) -> deque[tuple[float, int]]:
-        log = self._logs.setdefault((scope, limit), deque())
-        while log and log[0][0] <= now - limit.per_s:
-            log.popleft()
+    def _log(self, scope: str, limit: RateLimit, now: float) -> _Log:
+        key = (scope, limit)
+        log = self._logs.get(key)
+        if log is None:
+            log = self._logs[key] = _Log()
+        else:
+            self._logs.move_to_end(key)
+        log.forget_until(now - limit.per_s)
         return log
 
+    def _forget_idle(self, now: float) -> None:
+        """Drop a few logs whose window has passed (before a call takes its own: one it
+        just made, still empty, is never taken for idle)."""
+        for _ in range(FORGET_PER_CALL):
+            if not self._logs:
+                return
+            (_, limit), log = next(iter(self._logs.items()))
+            if log.entries and log.entries[-1][0] > now - limit.per_s:
+                return  # the least recently used still counts; later calls look again
+            self._logs.popitem(last=False)
 
-def _wait(log: deque[tuple[float, int]], limit: RateLimit, cost: int, now: float) -> float:
+
+def _wait(log: _Log, limit: RateLimit, cost: int, now: float) -> float:
     """Seconds until `cost` more fits in the window: until enough of the oldest expire."""
-    excess = sum(c for _, c in log) + cost - limit.units
+    excess = log.spent + cost - limit.units
     if excess <= 0:
         return 0.0
-    for spent_at, spent in log:
+    for spent_at, spent in log.entries:
         excess -= spent
         if excess <= 0:
             return spent_at + limit.per_s - now

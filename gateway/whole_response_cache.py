@@ -1,8 +1,9 @@
 """The whole-response cache: an identical operation is answered before GraphQL runs.
 
-An ASGI middleware in front of `/graphql`. The key is the operation (document, variables,
-operation name) *and* the credential scope: the upstream credentials this deployment uses
-plus the caller's own `Authorization` header, so two tenants never share an answer. Only
+An ASGI middleware in front of `/graphql`, behind the client gate. The key is the operation
+(document, variables, operation name) *and* the credential scope: the upstream credentials
+this deployment uses plus the caller: its verified identity when client authentication is
+on, else its own `Authorization` header, so two tenants never share an answer. Only
 answers without errors, built from fresh upstream data, are kept, and never longer than the
 shortest fresh TTL of the sources they used; an answer with live state (`sources` health)
 is never kept. `extensions.responseCache.hit` tells which.
@@ -15,6 +16,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from gateway.access.gate import CLIENT_SCOPE_KEY
 from gateway.api.usage import LIVE_SCOPE_KEY, USAGE_SCOPE_KEY, usage_extension
 from gateway.cache.backends import ByteStore
 from gateway.cache.entries import KEY_PREFIX, fingerprint
@@ -44,6 +46,8 @@ class WholeResponseCache:
         # another tenant, sharing the same Redis, never see these answers.
         self._deployment = fingerprint(*(_credential(settings, s) for s in enabled))
         self._default_ttl = min((settings.source(s).cache_ttl for s in enabled), default=0.0)
+        # A client's new token finds the answers its old one got (same identity).
+        self._by_identity = settings.auth.enabled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not (_is_json_post(scope) and scope["path"] == self.path):
@@ -79,7 +83,10 @@ class WholeResponseCache:
             sort_keys=True,
             separators=(",", ":"),
         )
-        caller = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
+        if self._by_identity:
+            caller = scope[CLIENT_SCOPE_KEY].encode()
+        else:
+            caller = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
         digest = hashlib.sha256(f"{self._deployment}\x00".encode() + caller + b"\x00")
         digest.update(operation.encode())
         return f"{KEY_PREFIX}response:{digest.hexdigest()}"

@@ -17,7 +17,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gateway"
 # Top to bottom; a module may import from its own layer or any layer below it.
 LAYERS = (
     ("cli", ("gateway.cli", "gateway.__main__")),
-    ("http", ("gateway.app", "gateway.whole_response_cache")),
+    (
+        "http",
+        ("gateway.app", "gateway.whole_response_cache", "gateway.access", "gateway.readiness"),
+    ),
     ("graphql", ("gateway.api",)),
     ("core", ("gateway.core",)),
     ("sources", ("gateway.sources",)),

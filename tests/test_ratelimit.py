@@ -97,3 +97,19 @@ async def test_without_redis_requests_go_ahead() -> None:
     assert await down.acquire("daily:a", 1, (RateLimit(1, 60),)) == 0
     assert await down.acquire("daily:a", 1, (RateLimit(1, 60),)) == 0
     await down.close()
+
+
+async def test_scopes_whose_window_passed_are_forgotten() -> None:
+    clock = Clock()
+    limiter = MemoryRateLimiter(clock)
+    minute = (RateLimit(2, 60),)
+    for client in range(1000):  # a thousand clients, once each
+        assert await limiter.acquire(f"ip:{client}", 1, minute) == 0
+    assert len(limiter) == 1000
+    assert await limiter.acquire("ip:0", 1, minute) == 0
+    assert await limiter.acquire("ip:0", 1, minute) > 0  # still counted within the minute
+    clock.now += 61
+    for _ in range(200):  # each call drops a few of the idle ones, never a long pause
+        await limiter.acquire("ip:busy", 1, (RateLimit(10**6, 60),))
+    assert len(limiter) == 1  # only the client still asking
+    assert await limiter.acquire("ip:0", 1, minute) == 0  # a new minute for a returning one

@@ -116,12 +116,15 @@ def _size(value: object) -> int:
     return len(value) if isinstance(value, bytes) else 0
 
 
+REDIS_SCHEMES = ("redis", "rediss")  # rediss: TLS
+
+
 def create_backend(url: str, max_entries: int, max_bytes: int) -> BaseCache:
-    """`memory://` (bounded, in-process) or `redis://[:password@]host[:port][/db]`."""
+    """`memory://` (bounded, in-process) or `redis[s]://[[user]:password@]host[:port][/db]`."""
     parts = urlsplit(url)
     if parts.scheme == "memory":
         return BoundedMemoryCache(max_entries, max_bytes)
-    if parts.scheme == "redis":
+    if parts.scheme in REDIS_SCHEMES:
         return RedisCache(
             serializer=NullSerializer(encoding=None),  # bytes in, bytes out (no decoding)
             endpoint=parts.hostname or "127.0.0.1",
@@ -130,14 +133,18 @@ def create_backend(url: str, max_entries: int, max_bytes: int) -> BaseCache:
             password=unquote(parts.password) if parts.password else None,
             timeout=REDIS_TIMEOUT_S,
             create_connection_timeout=REDIS_TIMEOUT_S,
+            ssl=parts.scheme == "rediss",
+            connection_pool_kwargs={"username": unquote(parts.username)}
+            if parts.username
+            else None,
         )
     raise ValueError(f"unsupported cache URL scheme {parts.scheme!r}")
 
 
 def redis_client(url: str) -> Redis | None:
     """A Redis client for what replicas share besides the cache (single-flight leases, rate
-    limits), with the cache's short timeouts; None for `memory://`."""
-    if urlsplit(url).scheme != "redis":
+    limits, readiness), with the cache's short timeouts; None for `memory://`."""
+    if urlsplit(url).scheme not in REDIS_SCHEMES:
         return None
     return Redis.from_url(
         url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S

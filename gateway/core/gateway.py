@@ -88,6 +88,7 @@ class SourceHealth:
     base_url: str
     last_success_at: datetime | None
     last_error: str | None
+    circuit: str | None = None  # closed, open or half_open; None for a disabled source
 
 
 class Gateway:
@@ -335,6 +336,7 @@ class Gateway:
                     base_url=self.sources.settings.source(source).base_url,
                     last_success_at=None if client is None else client.health.last_success_at,
                     last_error=None if client is None else client.health.last_error,
+                    circuit=None if client is None else client.guard.breaker.state,
                 )
             )
         return health

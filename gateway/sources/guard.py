@@ -39,6 +39,13 @@ class CircuitBreaker:
             return True
         return False
 
+    @property
+    def state(self) -> str:
+        """`closed`, `open`, or `half_open` (the next call is the trial), without changing it."""
+        if self._opened_at is None:
+            return "closed"
+        return "open" if self._clock() - self._opened_at < self.cooldown_s else "half_open"
+
     def retry_after(self) -> int:
         if self._opened_at is None:
             return 0

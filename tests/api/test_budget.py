@@ -7,6 +7,7 @@ naming the source); cache hits are free, and what was fetched still answers.
 from __future__ import annotations
 
 import aiohttp
+import pytest
 
 from gateway.app import EXAMPLE_QUERY
 from gateway.config import LimitSettings, Settings
@@ -88,3 +89,56 @@ async def test_concurrent_requests_of_one_operation_never_overrun_the_budget(
     assert len(simulators.daily.requests) == 2
     codes = [e["extensions"]["code"] for e in body["errors"]]
     assert codes == ["UPSTREAM_BUDGET_EXCEEDED"] * 3
+
+
+ALIASED_LEADS = """
+fragment L on Lead { id meetings(first: 3) { edges { node { id } } sources { source state } } }
+query Aliased(VARIABLES) {
+  ALIASES
+  meetings(first: 10) { edges { node { id } } sources { source state } }
+}
+"""
+
+
+@pytest.mark.parametrize("budget", [20, LimitSettings().max_upstream_requests])
+async def test_thirty_aliases_of_leads_and_meetings_never_exceed_the_budget(
+    budget: int,
+    settings: Settings,
+    simulators: Simulators,
+    dataset: Dataset,
+    http: aiohttp.ClientSession,
+) -> None:
+    nexor = sorted(dataset.nexor_meetings)
+    people = sorted({str(r["person"]["id"]) for r in dataset.salesloft if r["person"]})
+    ids = {
+        f"l{n}": [
+            lead_id("nexor", nexor[n % len(nexor)]),
+            lead_id("salesloft", people[(2 * n) % len(people)]),
+            lead_id("salesloft", people[(2 * n + 1) % len(people)]),
+        ]
+        for n in range(30)
+    }
+    query = ALIASED_LEADS.replace(
+        "VARIABLES", ", ".join(f"${name}: [ID!]!" for name in ids)
+    ).replace("ALIASES", " ".join(f"{name}: leads(ids: ${name}) {{ ...L }}" for name in ids))
+    async with running_gateway(budgeted(settings, budget), http) as gql:
+        body = await gql(query, ids)
+
+    sent = sum(len(s.requests) for s in simulators)  # what the upstreams saw
+    assert sent == body["extensions"]["upstream"]["requests"] == budget
+    data = body["data"]
+    assert data["meetings"] is not None  # the page answers with what it could fetch
+    found = [lead for name in ids for lead in data[name] if lead is not None]
+    assert found  # what fitted the budget was answered...
+    codes = {e["extensions"]["code"] for e in body["errors"]}
+    assert codes == {"UPSTREAM_BUDGET_EXCEEDED"}  # ...the rest cut off, saying so
+    cut_leads = [e for e in body["errors"] if e["path"][0] in ids]
+    assert cut_leads
+    for error in cut_leads:  # a lead not looked up is null; a lead's listing, partial
+        lead = data[error["path"][0]][error["path"][1]]
+        if len(error["path"]) == 2:
+            assert lead is None
+        else:
+            assert error["path"][2] == "meetings"
+            states = {s["state"] for s in lead["meetings"]["sources"]}
+            assert "BUDGET_EXCEEDED" in states

@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 import orjson
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
@@ -34,6 +35,7 @@ from gateway.cache.upstream import UpstreamCache
 from gateway.collector import tuned_collector
 from gateway.config import Settings
 from gateway.core.gateway import Gateway
+from gateway.graphql_http import CORS_HEADERS, CORS_METHODS
 from gateway.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from gateway.readiness import readiness
 from gateway.sources.registry import build_sources
@@ -166,7 +168,8 @@ def create_app(
     mount_graphiql_assets(app, ASSETS_PATH)
     if settings.cache.responses:
         app.add_middleware(WholeResponseCache, path=GRAPHQL_PATH, settings=settings)
-    # Added last, so it runs first: nothing, not even a cached answer, before the gate.
+    # Added after the caches, so it runs before them: nothing, not even a cached answer,
+    # before the gate (only CORS is outside it: a preflight carries no credential).
     app.add_middleware(
         ClientGate,
         authenticate=settings.auth.enabled,
@@ -175,6 +178,14 @@ def create_app(
         open_prefixes=(ASSETS_PATH + "/",),
         graphiql_path=GRAPHQL_PATH if settings.graphiql else None,
     )
+    if settings.cors.allow_origins:  # outermost: the gate's refusals carry it too
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors.allow_origins,
+            allow_methods=CORS_METHODS,
+            allow_headers=CORS_HEADERS,
+            allow_credentials=True,
+        )
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:

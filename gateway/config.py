@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Self
 from urllib.parse import urlsplit
 
@@ -161,6 +162,47 @@ class AuthSettings(BaseModel):
         return self.api_keys_on or self.jwt_on
 
 
+class CorsSettings(BaseModel):
+    # Origins (scheme://host[:port]) whose pages may call /graphql and read its answers,
+    # with credentials. Empty: no page of another origin may read them.
+    allow_origins: list[str] = []
+
+    @field_validator("allow_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        return [_origin(origin) for origin in origins]
+
+
+def _origin(origin: str) -> str:
+    """An origin as browsers send it, or a clear error (a path or `*` is a mistake here)."""
+    if origin.strip() == "*":
+        raise ValueError("list each origin: '*' would let any site read answers with credentials")
+    parts = urlsplit(origin.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{origin!r} is not an origin like https://app.example.com")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise ValueError(f"{origin!r} is not an origin: scheme://host[:port] only, no path")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+class PersistedSettings(BaseModel):
+    # Automatic persisted queries: documents registered by hash, kept this many seconds.
+    ttl: float = Field(default=86_400.0, gt=0)
+    # Documents longer than this (UTF-8 bytes) still run but are not registered.
+    max_document_bytes: int = Field(default=32 * 1024, ge=1)
+    # A JSON manifest of documents by sha256 (Apollo's persisted query manifest, or an
+    # object of hash -> document), known from the start.
+    documents: Path | None = None
+    # Only the manifest's documents run (an allow-list); nothing is registered at run time.
+    only: bool = False
+
+    @model_validator(mode="after")
+    def _only_needs_documents(self) -> Self:
+        if self.only and self.documents is None:
+            raise ValueError("`only` needs `documents`: the manifest of the documents allowed")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GATEWAY_",
@@ -180,6 +222,8 @@ class Settings(BaseSettings):
     cache: CacheSettings = CacheSettings()
     limits: LimitSettings = LimitSettings()
     auth: AuthSettings = AuthSettings()
+    cors: CorsSettings = CorsSettings()
+    persisted: PersistedSettings = PersistedSettings()
     graphiql: bool = True
 
     def source(self, source: Source) -> SourceSettings:

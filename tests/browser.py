@@ -1,4 +1,5 @@
-"""Headless Chromium helper for browser tests: render a URL and return its DOM."""
+"""Headless Chromium for browser tests: render a URL and return its DOM, or drive a page
+with Playwright (clicks, what a script fetched), always in Debian's Chromium."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import os
 import shutil
 import signal
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from playwright.async_api import Page, async_playwright
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 
@@ -66,3 +71,20 @@ async def render(url: str, *, budget_ms: int = 10_000, time_limit: float = 60.0)
         tail = stderr.decode(errors="replace")[-2000:]
         raise RuntimeError(f"chromium exited with {process.returncode}: {tail}")
     return stdout.decode(errors="replace")
+
+
+@asynccontextmanager
+async def browser_page() -> AsyncIterator[Page]:
+    """A fresh page of Debian's headless Chromium, driven by Playwright (no browser download)."""
+    executable = chromium_path()
+    if executable is None:
+        raise RuntimeError("chromium not found on PATH")
+    flags = [flag for flag in CHROMIUM_FLAGS if flag != "--headless"]  # Playwright adds it
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=executable, args=flags)
+        try:
+            page = await browser.new_page()
+            page.set_default_timeout(20_000)
+            yield page
+        finally:
+            await browser.close()

@@ -19,6 +19,7 @@ from gateway.cache.upstream import UpstreamCache
 from gateway.config import Settings
 from gateway.simulators.cluster import Simulators, running_simulators
 from gateway.simulators.dataset import Dataset, build_dataset
+from tests.browser import chromium_path
 from tests.serving import serving
 
 # A fixed "now" makes every expectation reproducible; the simulators' clock is frozen at it.
@@ -121,3 +122,14 @@ async def redis_url() -> AsyncIterator[str]:
     yield TEST_REDIS_URL
     await client.flushdb()
     await client.aclose()
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Debian's Chromium for the browser tests; they skip without it, except under CI=true."""
+    path = chromium_path()
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is required in CI (.ci/run installs it)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return path

@@ -19,7 +19,13 @@ LAYERS = (
     ("cli", ("gateway.cli", "gateway.__main__")),
     (
         "http",
-        ("gateway.app", "gateway.whole_response_cache", "gateway.access", "gateway.readiness"),
+        (
+            "gateway.app",
+            "gateway.whole_response_cache",
+            "gateway.graphql_http",
+            "gateway.access",
+            "gateway.readiness",
+        ),
     ),
     ("graphql", ("gateway.api",)),
     ("core", ("gateway.core",)),

@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from tests.browser import chromium_path, render
-
-
-@pytest.fixture
-def chromium() -> str:
-    path = chromium_path()
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is required in CI (.ci/run installs it)")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return path
+from tests.browser import render
 
 
 @pytest.mark.usefixtures("chromium")

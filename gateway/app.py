@@ -6,21 +6,27 @@ import time, so importing the app is free and every app instance owns its connec
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
 import aiohttp
 import orjson
-from fastapi import FastAPI, HTTPException, Request
+from cross_web import AsyncHTTPRequestAdapter
+from cross_web import HTTPException as RequestRefused
+from fastapi import FastAPI, HTTPException, Request, Response, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from graphql import GraphQLError
 from strawberry.fastapi import GraphQLRouter
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from gateway.access.auth import Authenticator
 from gateway.access.gate import ClientGate
@@ -28,14 +34,30 @@ from gateway.access.limit import client_limiter
 from gateway.api.context import Context
 from gateway.api.errors import add_codes
 from gateway.api.graphiql import GRAPHIQL_CSP, graphiql_html, mount_graphiql_assets
+from gateway.api.persisted import (
+    PersistedQueries,
+    PersistedQueryError,
+    allow_list_fingerprint,
+    load_manifest,
+)
 from gateway.api.schema import build_schema
+from gateway.api.usage import LIVE_SCOPE_KEY, USAGE_SCOPE_KEY
 from gateway.cache.backends import ByteStore, create_backend, redis_client
 from gateway.cache.flights import RedisLeases
 from gateway.cache.upstream import UpstreamCache
 from gateway.collector import tuned_collector
 from gateway.config import Settings
 from gateway.core.gateway import Gateway
-from gateway.graphql_http import CORS_HEADERS, CORS_METHODS
+from gateway.graphql_http import (
+    CORS_HEADERS,
+    CORS_METHODS,
+    NO_STORE,
+    cache_headers,
+    fresh_for,
+    freshness_without_upstream,
+    get_refusal,
+    is_credentialed,
+)
 from gateway.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from gateway.readiness import readiness
 from gateway.sources.registry import build_sources
@@ -75,7 +97,74 @@ query UpcomingMeetings {
 
 
 class GatewayGraphQLRouter(GraphQLRouter[Context, None]):
-    """Strawberry's router, with our GraphiQL page and a stricter request body parser."""
+    """Strawberry's router, with our GraphiQL page, a stricter request body parser,
+    persisted queries (also over GET) and a `Cache-Control` on every answer."""
+
+    def __init__(self, *args: Any, fresh_without_upstream: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fresh_without_upstream = fresh_without_upstream
+
+    async def run(  # type: ignore[override]  # strawberry overloads it per request kind
+        self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET
+    ) -> Response | WebSocket:
+        """Requests refused before or instead of running are answered `no-store`."""
+        try:
+            return await super().run(request, context=context, root_value=root_value)
+        except RequestRefused as refused:
+            headers = {"cache-control": NO_STORE}
+            return PlainTextResponse(refused.reason, refused.status_code, headers=headers)
+        except HTTPException as refused:
+            refused.headers = {**(refused.headers or {}), "cache-control": NO_STORE}
+            raise
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET naming a persisted query is an operation, whatever it accepts.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        if request_adapter.method == "GET":
+            refusal = get_refusal(request.headers, request_data.extensions)
+            if refusal is not None:
+                raise RequestRefused(400, refusal)
+        persisted: PersistedQueries = request.app.state.persisted
+        try:
+            query = await persisted.document(request_data.query, request_data.extensions)
+        except PersistedQueryError as error:
+            sub_response.status_code = error.status
+            sub_response.headers["cache-control"] = NO_STORE
+            return ExecutionResult(None, [GraphQLError(error.message, original_error=error)])
+        if query is not request_data.query:
+            request_data = dataclasses.replace(request_data, query=query)
+        result = await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+        if result.data is not None:
+            await persisted.register(request_data.query, request_data.extensions)
+        sub_response.raw_headers.extend(self._cache_headers(request.scope, result))
+        return result
+
+    def _cache_headers(
+        self, scope: MutableMapping[str, Any], result: ExecutionResult
+    ) -> Sequence[tuple[bytes, bytes]]:
+        seconds = 0.0  # partial, refused or failed: never kept
+        if not result.errors:
+            seconds = fresh_for(
+                scope.get(USAGE_SCOPE_KEY),
+                live=scope.get(LIVE_SCOPE_KEY, False),
+                default_s=self.fresh_without_upstream,
+                now=time.time(),
+            )
+        return cache_headers(seconds, credentialed=is_credentialed(scope["headers"]))
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         page = graphiql_html(
@@ -112,6 +201,8 @@ def create_app(
 ) -> FastAPI:
     """The app; `clock` fixes "now" (upcoming meetings, Salesloft's COMPLETED) in tests."""
     settings = settings or Settings()
+    documents = settings.persisted.documents
+    manifest = load_manifest(documents) if documents is not None else {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -143,6 +234,7 @@ def create_app(
                 app.state.client_limiter = clients
                 app.state.redis = redis
                 app.state.store = store
+                app.state.persisted = PersistedQueries(store, settings.persisted, manifest)
                 app.state.upstream_cache = upstream_cache
                 app.state.gateway = Gateway(sources)
                 with tuned_collector():
@@ -162,12 +254,16 @@ def create_app(
         build_schema(settings.limits),
         context_getter=context,
         graphql_ide="graphiql" if settings.graphiql else None,
-        allow_queries_via_get=False,
+        allow_queries_via_get=True,  # persisted queries only, preflighted (`get_refusal`)
+        fresh_without_upstream=freshness_without_upstream(settings),
     )
     app.include_router(router, prefix=GRAPHQL_PATH)
     mount_graphiql_assets(app, ASSETS_PATH)
     if settings.cache.responses:
-        app.add_middleware(WholeResponseCache, path=GRAPHQL_PATH, settings=settings)
+        allow_list = allow_list_fingerprint(settings.persisted, manifest)
+        app.add_middleware(
+            WholeResponseCache, path=GRAPHQL_PATH, settings=settings, allow_list=allow_list
+        )
     # Added after the caches, so it runs before them: nothing, not even a cached answer,
     # before the gate (only CORS is outside it: a preflight carries no credential).
     app.add_middleware(

@@ -25,6 +25,8 @@ class Usage:
     shared: int = 0  # joined an identical request in flight
     sources: set[Source] = field(default_factory=set)
     budget: int | None = None  # upstream requests the operation may send (None: no limit)
+    # Wall-clock time the first upstream answer used turns stale (None: none used yet).
+    fresh_until: float | None = None
 
     @property
     def cached(self) -> bool:
@@ -70,6 +72,14 @@ def spend(source: Source) -> None:
     last one."""
     ensure_budget(source)
     record(source, Served.UPSTREAM)
+
+
+def record_freshness(fresh_until: float) -> None:
+    """An upstream answer the operation used is fresh until then: so is the operation's
+    answer at most (its `Cache-Control`, how long the whole-response cache keeps it)."""
+    usage = _query.get()
+    if usage is not None and (usage.fresh_until is None or fresh_until < usage.fresh_until):
+        usage.fresh_until = fresh_until
 
 
 def record(source: Source, served: Served) -> None:

@@ -1,26 +1,36 @@
 """The whole-response cache: an identical operation is answered before GraphQL runs.
 
 An ASGI middleware in front of `/graphql`, behind the client gate. The key is the operation
-(document, variables, operation name) *and* the credential scope: the upstream credentials
-this deployment uses plus the caller: its verified identity when client authentication is
-on, else its own `Authorization` header, so two tenants never share an answer. Only
-answers without errors, built from fresh upstream data, are kept, and never longer than the
-shortest fresh TTL of the sources they used; an answer with live state (`sources` health)
-is never kept. `extensions.responseCache.hit` tells which.
+(document, or the hash an automatic persisted query names it by; variables; operation name)
+*and* the credential scope: the upstream credentials this deployment uses plus the caller:
+its verified identity when client authentication is on, else its own `Authorization`
+header, so two tenants never share an answer. Only answers without errors, built from fresh
+upstream data, are kept, and only while the first upstream answer they used stays fresh; an
+answer with live state (`sources` health) is never kept. `extensions.responseCache.hit`
+tells which; a hit's `Cache-Control` gives what remains of its freshness.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+import time
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from gateway.access.gate import CLIENT_SCOPE_KEY
+from gateway.api.persisted import PersistedQueryError, requested_hash
 from gateway.api.usage import LIVE_SCOPE_KEY, USAGE_SCOPE_KEY, usage_extension
 from gateway.cache.backends import ByteStore
 from gateway.cache.entries import KEY_PREFIX, fingerprint
 from gateway.config import Settings
+from gateway.graphql_http import (
+    cache_headers,
+    fresh_for,
+    freshness_without_upstream,
+    is_credentialed,
+)
 from gateway.model import Source
 from gateway.usage import Usage
 
@@ -37,15 +47,18 @@ _HIT_EXTENSIONS = json.dumps(
 
 
 class WholeResponseCache:
-    def __init__(self, app: ASGIApp, *, path: str, settings: Settings) -> None:
+    def __init__(
+        self, app: ASGIApp, *, path: str, settings: Settings, allow_list: str = ""
+    ) -> None:
         self.app = app
         self.path = path
         self.settings = settings
         enabled = [s for s in Source if settings.source(s).enabled]
         # The deployment's own credentials are part of every key: replicas configured for
-        # another tenant, sharing the same Redis, never see these answers.
-        self._deployment = fingerprint(*(_credential(settings, s) for s in enabled))
-        self._default_ttl = min((settings.source(s).cache_ttl for s in enabled), default=0.0)
+        # another tenant, sharing the same Redis, never see these answers. So is the
+        # allow-list of persisted documents in force: one never answers for another.
+        self._deployment = fingerprint(*(_credential(settings, s) for s in enabled), allow_list)
+        self._default_ttl = freshness_without_upstream(settings)
         # A client's new token finds the answers its old one got (same identity).
         self._by_identity = settings.auth.enabled
 
@@ -60,26 +73,43 @@ class WholeResponseCache:
         if store is None or key is None:
             await self.app(scope, replay, send)
             return
-        stored = await store.read(key)
-        if stored is not None:
-            await _send_json(send, stored[:-1] + b',"extensions":' + _HIT_EXTENSIONS + b"}")
+        now = time.time()
+        stored = _Stored.decode(await store.read(key))
+        if stored is not None and stored.fresh_until > now:
+            credentialed = is_credentialed(scope["headers"])
+            headers = cache_headers(stored.fresh_until - now, credentialed=credentialed)
+            body = stored.body[:-1] + b',"extensions":' + _HIT_EXTENSIONS + b"}"
+            await _send_json(send, body, headers)
             return
         response = _Recorder(send)
         await self.app(scope, replay, response.send)
-        ttl = 0.0 if scope.get(LIVE_SCOPE_KEY) else self._ttl(scope.get(USAGE_SCOPE_KEY))
+        ttl = fresh_for(
+            scope.get(USAGE_SCOPE_KEY),
+            live=scope.get(LIVE_SCOPE_KEY, False),
+            default_s=self._default_ttl,
+            now=now,
+        )
         keep = response.cacheable_body() if ttl > 0 else None
         if keep is not None:
-            await store.write(key, keep, ttl)
+            await store.write(key, _Stored(now + ttl, keep).encode(), ttl)
 
     def _key(self, scope: Scope, body: bytes) -> str | None:
         try:
             payload = json.loads(body)
         except (ValueError, RecursionError):
             return None  # not for us to judge: GraphQL answers it
-        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        if not isinstance(payload, dict):
             return None
+        document = payload.get("query")
+        persisted = _persisted_hash(payload.get("extensions"))
+        if isinstance(document, str) and persisted is not None:
+            return None  # registers a document (rare): GraphQL checks its hash and keeps it
+        if not isinstance(document, str):
+            if persisted is None:
+                return None
+            document = persisted
         operation = json.dumps(
-            [payload["query"], payload.get("variables"), payload.get("operationName")],
+            [document, payload.get("variables"), payload.get("operationName")],
             sort_keys=True,
             separators=(",", ":"),
         )
@@ -91,13 +121,15 @@ class WholeResponseCache:
         digest.update(operation.encode())
         return f"{KEY_PREFIX}response:{digest.hexdigest()}"
 
-    def _ttl(self, usage: Usage | None) -> float:
-        """The shortest fresh TTL of the sources used; 0 (do not keep) for stale answers."""
-        if usage is None or usage.stale_hits:
-            return 0.0
-        if not usage.sources:
-            return self._default_ttl
-        return min(self.settings.source(s).cache_ttl for s in usage.sources)
+
+def _persisted_hash(extensions: Any) -> str | None:
+    """What a persisted query names its document by (never the text itself, so never the
+    key of an answer to the text)."""
+    try:
+        digest = requested_hash(extensions) if isinstance(extensions, dict) else None
+    except PersistedQueryError:
+        return None  # not for us to judge: GraphQL refuses it
+    return None if digest is None else f"sha256:{digest}"
 
 
 def _is_json_post(scope: Scope) -> bool:
@@ -177,7 +209,27 @@ def _replaying(body: bytes, complete: bool, receive: Receive) -> Receive:
     return replay
 
 
-async def _send_json(send: Send, body: bytes) -> None:
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A kept answer and until when it is fresh (wall clock: replicas share Redis)."""
+
+    fresh_until: float
+    body: bytes
+
+    def encode(self) -> bytes:
+        return b"%.3f\n" % self.fresh_until + self.body
+
+    @classmethod
+    def decode(cls, data: bytes | None) -> _Stored | None:
+        head, newline, body = (data or b"").partition(b"\n")
+        try:
+            return cls(float(head), body) if newline and body else None
+        except ValueError:
+            return None
+
+
+async def _send_json(send: Send, body: bytes, extra: Sequence[tuple[bytes, bytes]]) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    headers += extra
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})

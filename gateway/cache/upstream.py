@@ -21,6 +21,7 @@ from gateway.cache.decoded import DecodedAnswers
 from gateway.cache.entries import Entry, Freshness, Served
 from gateway.cache.flights import Flight, Flights, Leases, Load
 from gateway.errors import GatewayError, UpstreamError
+from gateway.usage import record_freshness
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -71,6 +72,7 @@ class UpstreamCache:
                     except UpstreamError:
                         log.warning("dropping a cached answer that no longer validates")
                     else:
+                        record_freshness(entry.stored_at + freshness.fresh_s)
                         if age < freshness.fresh_s:
                             return value, Served.FRESH
                         self._refresh(key, entry, freshness, load, accept)
@@ -102,6 +104,7 @@ class UpstreamCache:
             raise
         if freshness.keep_s > 0:
             await self._store_once(key, flight, entry, freshness)
+        record_freshness(entry.stored_at + freshness.fresh_s)
         return value, Served.SHARED if flight.from_peer else served
 
     def _take_off(

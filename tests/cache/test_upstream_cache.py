@@ -294,3 +294,29 @@ async def test_a_waiter_that_gives_up_does_not_cancel_the_shared_request() -> No
     impatient.cancel()
     assert await patient == (b"[1]", Served.SHARED)
     assert await cache.get("k", freshness, load, accept) == (b"[1]", Served.FRESH)
+
+
+async def test_an_operation_learns_until_when_what_it_read_is_fresh() -> None:
+    clock = Clock()
+    cache = UpstreamCache(ByteStore(BoundedMemoryCache(10)), clock=clock)
+
+    async def load() -> tuple[int, bytes]:
+        return 200, b"[1]"
+
+    def accept(entry: Entry) -> bytes:
+        return entry.body
+
+    stored_at = clock.now
+    with query_tally() as usage:
+        await cache.get("short", Freshness(10, 0), load, accept)
+        await cache.get("long", Freshness(30, 0), load, accept)
+    assert usage.fresh_until == stored_at + 10  # the first to turn stale bounds the answer
+
+    clock.now += 25
+    with query_tally() as usage:
+        assert await cache.get("long", Freshness(30, 0), load, accept) == (b"[1]", Served.FRESH)
+    assert usage.fresh_until == stored_at + 30  # 5 s left of a cached answer, not 30 more
+    with query_tally() as usage:
+        await cache.get("never kept", Freshness(0, 0), load, accept)
+    assert usage.fresh_until == clock.now  # not cached: fresh for no time at all
+    await cache.close()

@@ -18,7 +18,8 @@ from fastapi.staticfiles import StaticFiles
 __all__ = ["GRAPHIQL_CSP", "STATIC_DIR", "graphiql_html", "mount_graphiql_assets"]
 
 STATIC_DIR = Path(__file__).parent / "static" / "graphiql"
-"""Directory holding the vendored GraphiQL, React and ReactDOM bundles plus ``init.js``."""
+"""Directory holding the vendored GraphiQL (with its explorer plugin), React and ReactDOM
+bundles plus ``init.js``."""
 
 GRAPHIQL_CSP = (
     "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -33,8 +34,10 @@ _SCRIPTS = (
     "react.production.min.js",
     "react-dom.production.min.js",
     "graphiql.min.js",
+    "plugin-explorer.umd.js",
     "init.js",
 )
+_STYLES = ("graphiql.min.css", "plugin-explorer.css")
 
 # Inside <script> the HTML parser does not decode entities, so characters that could
 # end the element or open a comment are written as JSON escapes; JSON.parse undoes them.
@@ -74,13 +77,14 @@ def graphiql_html(
 
     config = _script_json({"endpoint": endpoint, "defaultQuery": default_query})
     scripts = "\n".join(f'    <script defer src="{asset(name)}"></script>' for name in _SCRIPTS)
+    styles = "\n".join(f'    <link rel="stylesheet" href="{asset(name)}">' for name in _STYLES)
     return f"""<!doctype html>
 <html lang="en">
   <head>
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>{html.escape(title)}</title>
-    <link rel="stylesheet" href="{asset("graphiql.min.css")}">
+{styles}
     <style>html, body, #graphiql {{ height: 100%; margin: 0; }}</style>
     <script type="application/json" id="graphiql-config">{config}</script>
 {scripts}

@@ -115,10 +115,12 @@ def test_assets_load_in_order_from_assets_url() -> None:
         "/static/gq/react.production.min.js",
         "/static/gq/react-dom.production.min.js",
         "/static/gq/graphiql.min.js",
+        "/static/gq/plugin-explorer.umd.js",
         "/static/gq/init.js",
     ]
-    assert [link["href"] for link in parsed.links] == ["/static/gq/graphiql.min.css"]
-    for source in sources:
+    styles = [href for link in parsed.links if (href := link.get("href"))]
+    assert styles == ["/static/gq/graphiql.min.css", "/static/gq/plugin-explorer.css"]
+    for source in [*sources, *styles]:
         assert (STATIC_DIR / source.rsplit("/", 1)[1]).is_file()
 
 
@@ -145,8 +147,11 @@ def test_vendored_assets_and_licenses_present() -> None:
         "graphiql.min.css",
         "react.production.min.js",
         "react-dom.production.min.js",
+        "plugin-explorer.umd.js",
+        "plugin-explorer.css",
         "init.js",
         "LICENSE.graphiql",
+        "LICENSE.graphiql-explorer",
         "LICENSE.react",
         "LICENSE.react-dom",
         "README.md",

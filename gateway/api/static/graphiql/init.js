@@ -36,7 +36,8 @@
   root.render(
     React.createElement(GraphiQL, {
       fetcher: fetcher,
-      defaultQuery: config.defaultQuery
+      defaultQuery: config.defaultQuery,
+      plugins: [GraphiQLPluginExplorer.explorerPlugin()]
     })
   );
 })();

@@ -77,6 +77,9 @@ def requested_hash(extensions: Mapping[str, Any] | None) -> str | None:
 
 
 class PersistedQueries:
+    """The documents requests may name by hash: the manifest's, then those registered in
+    the cache store (one per app, built in its lifespan)."""
+
     def __init__(
         self,
         store: ByteStore | None,

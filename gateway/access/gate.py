@@ -90,10 +90,12 @@ class ClientGate:
         if path in self.open_paths or path.startswith(self.open_prefixes):
             return True
         # The GraphiQL page: what strawberry answers with it (a GET without `query` that
-        # accepts HTML); a GET with a query is not it, whether it is served or refused.
+        # accepts HTML); a GET with a query, or naming a persisted one, is not it, whether
+        # it is served or refused.
         if path != self.graphiql_path or scope.get("method") != "GET":
             return False
-        if "query" in parse_qs(scope["query_string"].decode("latin-1")):
+        params = parse_qs(scope["query_string"].decode("latin-1"))
+        if "query" in params or "extensions" in params:
             return False
         accept = b",".join(v for k, v in scope["headers"] if k == b"accept")
         return b"text/html" in accept or b"*/*" in accept
@@ -117,7 +119,7 @@ async def _refuse(scope: Scope, send: Send, refused: Unauthenticated | ClientRat
     if scope["type"] == "websocket":  # before the handshake: the server answers it 403
         await send({"type": "websocket.close", "code": 1008})
         return
-    headers = [(b"content-type", b"application/json")]
+    headers = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
     if isinstance(refused, Unauthenticated):
         status = 401
         challenge = f'Bearer realm="{REALM}"'

@@ -3,13 +3,14 @@ say which origin may read them (the browser test shows what a page can then do).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
 from gateway.app import create_app
-from gateway.config import CorsSettings, Settings
+from gateway.config import AuthSettings, CorsSettings, Settings
 from tests.conftest import REFERENCE_NOW
 from tests.serving import serving
 
@@ -105,3 +106,28 @@ def test_origins_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
     listed = '["https://App.example.com/", "http://127.0.0.1:3000"]'
     monkeypatch.setenv("GATEWAY_CORS__ALLOW_ORIGINS", listed)
     assert Settings().cors.allow_origins == ["https://app.example.com", "http://127.0.0.1:3000"]
+
+
+async def test_with_client_authentication_preflights_pass_and_refusals_are_readable(
+    settings: Settings, http: aiohttp.ClientSession
+) -> None:
+    """A preflight carries no credential: CORS answers it before the gate; the gate's 401
+    then names the origin, so the page can read why it was refused."""
+    locked = settings.model_copy(
+        update={
+            "cors": CorsSettings(allow_origins=[APP]),
+            "auth": AuthSettings(api_keys=[hashlib.sha256(b"mg_test_cors").hexdigest()]),
+        }
+    )
+    async with serving(create_app(locked, clock=lambda: REFERENCE_NOW)) as url:
+        async with http.options(url + "/graphql", headers=preflight(APP)) as response:
+            assert response.status == 200
+            assert response.headers["Access-Control-Allow-Origin"] == APP
+        async with http.post(url + "/graphql", json=QUERY, headers={"Origin": APP}) as response:
+            assert response.status == 401
+            assert response.headers["Access-Control-Allow-Origin"] == APP
+            assert response.headers["Cache-Control"] == "no-store"
+        headers = {"Origin": APP, "Authorization": "Bearer mg_test_cors"}
+        async with http.post(url + "/graphql", json=QUERY, headers=headers) as response:
+            assert response.status == 200
+            assert (await response.json())["data"] == {"__typename": "Query"}

@@ -18,7 +18,7 @@ from strawberry.extensions.validation_cache import _get_validate_cache
 
 from gateway.api.schema import CACHE_SIZE
 from gateway.app import create_app
-from gateway.config import CacheSettings, PersistedSettings, Settings
+from gateway.config import AuthSettings, CacheSettings, PersistedSettings, Settings
 from gateway.simulators.cluster import Simulators
 from tests.conftest import REFERENCE_NOW
 from tests.serving import serving
@@ -358,3 +358,30 @@ def test_a_bad_manifest_stops_the_app_with_a_clear_error(
 def test_allow_list_mode_needs_its_documents() -> None:
     with pytest.raises(ValueError, match="`only` needs `documents`"):
         Settings.model_validate({"persisted": {"only": True}})
+
+
+# --- with client authentication ------------------------------------------------------------------
+
+
+async def test_a_get_by_hash_is_no_graphiql_page_to_the_gate(settings: Settings) -> None:
+    key = "mg_test_persisted_get"
+    auth = AuthSettings(api_keys=[hashlib.sha256(key.encode()).hexdigest()])
+    params = {"extensions": apq("{ __typename }")}
+    browser_like = {**JSON, "Accept": "*/*"}  # what the gate lets through for GraphiQL's page
+    async with gateway(with_changes(settings, auth=auth)) as client:
+        await client.http.post(
+            client.url,
+            json={"query": "{ __typename }", **params},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        anonymous = await client.get(params, browser_like)
+        async with client.http.get(
+            client.url,
+            params={"extensions": json.dumps(params["extensions"])},
+            headers={**browser_like, "Authorization": f"Bearer {key}"},
+        ) as response:
+            assert response.status == 200
+            assert (await response.json())["data"] == {"__typename": "Query"}
+            assert response.headers["Cache-Control"].startswith("private, ")
+    assert anonymous[0] == 401
+    assert json.loads(anonymous[1])["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

@@ -25,6 +25,7 @@ lint: install
 
 test: install
 	scripts/ensure-chromium
+	scripts/ensure-npm-packages
 	$(BIN)/pytest
 
 ## demo: simulators with seeded data + the gateway; GraphiQL on http://127.0.0.1:8000/graphql

@@ -159,5 +159,5 @@ graphql_enum(
     OrderDirection,
     "OrderDirection",
     "Sort direction. DESC is the exact reverse of ASC, except that nulls come last in both.",
-    {"ASC": "Ascending: oldest first.", "DESC": "Descending: newest first."},
+    {"ASC": "Ascending: earliest first.", "DESC": "Descending: latest first."},
 )

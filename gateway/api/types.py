@@ -41,10 +41,10 @@ class Lead(relay.Node):
         description="The upstream id: a Nexor lead UUID, or a Salesloft person id as text."
     )
     name: str | None = strawberry.field(
-        description="Full name, as the meeting record gives it; null when the source has none."
+        description="Full name as the sales system gives it; null when it has none."
     )
     email: str | None = strawberry.field(
-        description="Email, as the meeting record gives it; null when the source has none."
+        description="Email address as the sales system gives it; null when it has none."
     )
 
     @classmethod
@@ -93,7 +93,8 @@ class Attendee:
         description="Display name; null when the source gives none (a Salesloft guest)."
     )
     email: str | None = strawberry.field(
-        description="Email address; null for Daily participants and Nexor's host."
+        description="Email address; null when the source has none (Daily participants, "
+        "Nexor's host)."
     )
     phone: str | None = strawberry.field(
         description="Phone number as entered; only Leezy's attendees have one."
@@ -352,8 +353,8 @@ class SourceResult:
         "is nothing to say."
     )
     retry_after_seconds: int | None = strawberry.field(
-        description="Seconds to wait before it may answer again (RATE_LIMITED, "
-        "CIRCUIT_OPEN); null otherwise."
+        description="Seconds before it is asked again (RATE_LIMITED, CIRCUIT_OPEN, and "
+        "UNAUTHORIZED while refused credentials cool down); null otherwise."
     )
 
     @classmethod

@@ -26,7 +26,7 @@ MIN_NODE = 20
 START_SECONDS = 60  # to load Apollo's packages on a busy machine
 
 
-def require_node() -> None:
+def require() -> None:
     """Node.js and the pinned packages, installed if need be; else skip (fail in CI)."""
     problem = _node_problem()
     if problem is not None:

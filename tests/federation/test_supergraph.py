@@ -21,7 +21,7 @@ import pytest
 from gateway.simulators.dataset import Dataset
 from tests.api.entity_ids import some_ids
 from tests.conftest import GraphQLClient
-from tests.federation.node import require_node, run_script, serving
+from tests.federation import node
 
 ROOT = Path(__file__).parents[2]
 # Composition hints we accept, each justified in the README's Federation section.
@@ -75,7 +75,7 @@ VARIABLES = {
 
 @pytest.fixture(scope="session")
 def node_project() -> None:
-    require_node()
+    node.require()
 
 
 def direct_query(references: dict[str, list[str]]) -> str:
@@ -128,9 +128,9 @@ async def test_a_supergraph_beside_a_relay_subgraph_answers_as_the_gateway_does(
     ours = (await gql("{ _service { sdl } }"))["data"]["_service"]["sdl"]
     assert ours + "\n" == (ROOT / "subgraph.graphql").read_text()
 
-    async with serving("crm-subgraph.mjs", json.dumps(references)) as crm_url:
+    async with node.serving("crm-subgraph.mjs", json.dumps(references)) as crm_url:
         crm = await post(http, crm_url + "/", "{ _service { sdl } }", {})
-        composed = await run_script(
+        composed = await node.run_script(
             "compose.mjs",
             [
                 {"name": "meetings", "url": gateway_url + "/graphql", "sdl": ours},
@@ -146,7 +146,7 @@ async def test_a_supergraph_beside_a_relay_subgraph_answers_as_the_gateway_does(
         supergraph_file = tmp_path / "supergraph.graphql"
         supergraph_file.write_text(composed["supergraphSdl"])
 
-        async with serving("supergraph.mjs", str(supergraph_file)) as supergraph_url:
+        async with node.serving("supergraph.mjs", str(supergraph_file)) as supergraph_url:
             variables = {
                 **VARIABLES,
                 "meeting": references["meetings"][2],

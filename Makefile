@@ -25,6 +25,7 @@ lint: install
 
 test: install
 	scripts/ensure-chromium
+	scripts/ensure-npm-packages
 	$(BIN)/pytest
 
 ## demo: simulators with seeded data + the gateway; GraphiQL on http://127.0.0.1:8000/graphql
@@ -35,9 +36,10 @@ demo: install
 serve: install
 	$(BIN)/meetings-gateway serve
 
-## schema: regenerate schema.graphql from the code
+## schema: regenerate schema.graphql (client SDL) and subgraph.graphql (federation) from the code
 schema: install
 	$(BIN)/meetings-gateway export-schema > schema.graphql
+	$(BIN)/meetings-gateway export-schema --federation > subgraph.graphql
 
 ## simulate: the five upstream simulators on 127.0.0.1, until Ctrl-C
 simulate: install

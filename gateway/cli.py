@@ -15,6 +15,7 @@ import uvicorn
 from pydantic import SecretStr, ValidationError
 
 from gateway.api.schema import build_schema
+from gateway.api.sdl import client_sdl, subgraph_sdl
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.model import Source
@@ -69,7 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--host", default="127.0.0.1")
     _add_simulator_arguments(simulate)
 
-    commands.add_parser("export-schema", help="print the GraphQL SDL (what schema.graphql holds)")
+    export = commands.add_parser(
+        "export-schema", help="print the client SDL (what schema.graphql holds)"
+    )
+    export.add_argument(
+        "--federation",
+        action="store_true",
+        help="print the subgraph SDL a supergraph composes instead (what subgraph.graphql holds)",
+    )
     return parser
 
 
@@ -101,7 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         match args.command:
             case "export-schema":
-                print(build_schema().as_str())
+                schema = build_schema()
+                print(subgraph_sdl(schema) if args.federation else client_sdl(schema))
             case "serve":
                 Settings()  # refused here, clearly, rather than in each worker
                 uvicorn.run(

@@ -3,40 +3,107 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
 from gateway import query
+from gateway.api.enums import (
+    MeetingOrderField,
+    MeetingPlatform,
+    MeetingSource,
+    MeetingStatus,
+    OrderDirection,
+    ScheduledBotStatus,
+)
 from gateway.core import ids
 from gateway.core.bots import BotFilter
 from gateway.errors import BadUserInput
-from gateway.model import BotStatus, LeadKey, MeetingStatus, Platform, Source
-from gateway.query import Direction, OrderField
+from gateway.model import LeadKey
 
 MAX_LIST_LENGTH = 100
 MAX_TEXT_LENGTH = 200
 
+# The Relay paging arguments, described once for every connection field that takes them.
+First = Annotated[
+    int | None,
+    strawberry.argument(
+        description="The first this many items after `after` (1-100). Default: 20, when "
+        "`last` is not given either."
+    ),
+]
+After = Annotated[
+    str | None,
+    strawberry.argument(
+        description="An `endCursor` (or an edge's `cursor`) of this field with the same "
+        "filter and order: the page starts after it."
+    ),
+]
+Last = Annotated[
+    int | None,
+    strawberry.argument(
+        description="The last this many items before `before` (1-100); not together with `first`."
+    ),
+]
+Before = Annotated[
+    str | None,
+    strawberry.argument(
+        description="A `startCursor` (or an edge's `cursor`) of this field with the same "
+        "filter and order: the page ends before it."
+    ),
+]
 
-@strawberry.input(name="MeetingFilter", description="All given conditions must hold (AND).")
+
+@strawberry.input(
+    name="MeetingFilter",
+    description="Which meetings to list. Every condition given must hold (AND); a source "
+    "that cannot answer one is SKIPPED, with the reason in `sources`.",
+)
 class MeetingFilterInput:
-    sources: list[Source] | None = None
-    status: list[MeetingStatus] | None = None
-    start_after: datetime | None = strawberry.field(default=None, description="start >= it")
-    start_before: datetime | None = strawberry.field(default=None, description="start < it")
-    updated_since: datetime | None = strawberry.field(default=None, description="updated >= it")
+    sources: list[MeetingSource] | None = strawberry.field(
+        default=None,
+        description="Only these sources (at most 100 values). MEETSTREAM holds no meetings.",
+    )
+    status: list[MeetingStatus] | None = strawberry.field(
+        default=None, description="Any of these statuses (at most 100 values)."
+    )
+    start_after: datetime | None = strawberry.field(
+        default=None, description="Start at or after this instant (inclusive)."
+    )
+    start_before: datetime | None = strawberry.field(
+        default=None, description="Start before this instant (exclusive)."
+    )
+    updated_since: datetime | None = strawberry.field(
+        default=None,
+        description="Changed at or after this instant (inclusive). Nexor and Daily keep no "
+        "update time, so they are SKIPPED.",
+    )
     upcoming: bool | None = strawberry.field(
-        default=None, description="true: start > now; false: start <= now"
+        default=None,
+        description="true: start after now; false: start at or before now. Daily sessions "
+        "never start in the future, so true skips Daily.",
     )
     lead_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Lead ids (Nexor is queried per lead)."
+        default=None,
+        description="Meetings of these leads (`Lead.id`s, at most 100): only Nexor and "
+        "Salesloft answer. Nexor lists meetings per lead only: without `leadIds` it is "
+        "SKIPPED.",
     )
-    chatbot_id: str | None = None
+    chatbot_id: str | None = strawberry.field(
+        default=None,
+        description="Meetings booked by this Leezy chatbot (its Leezy id, 1-200 characters): "
+        "only Leezy answers.",
+    )
     attendee_email: str | None = strawberry.field(
-        default=None, description="Case-insensitive exact match on any attendee's email."
+        default=None,
+        description="An attendee's email, organizer included; case-insensitive exact match "
+        "(1-200 characters). Daily has no emails, so it is SKIPPED.",
     )
     search: str | None = strawberry.field(
-        default=None, description="Case-insensitive substring of the title."
+        default=None,
+        description="Case-insensitive substring of the title (1-200 characters). Daily "
+        "sessions have no title, so Daily is SKIPPED.",
     )
 
     def to_domain(self) -> query.MeetingFilter:
@@ -70,22 +137,44 @@ class MeetingFilterInput:
         )
 
 
-@strawberry.input(name="MeetingOrder")
+@strawberry.input(
+    name="MeetingOrder",
+    description="How meetings are sorted: by `field`, then source, then "
+    "`sourceId`, all in `direction`.",
+)
 class MeetingOrderInput:
-    field: OrderField = OrderField.START_TIME
-    direction: Direction = Direction.DESC
+    field: MeetingOrderField = strawberry.field(
+        default=MeetingOrderField.START_TIME, description="The sort key. Default: START_TIME."
+    )
+    direction: OrderDirection = strawberry.field(
+        default=OrderDirection.DESC, description="Default: DESC (newest first)."
+    )
 
     def to_domain(self) -> query.Ordering:
         return query.Ordering(self.field, self.direction)
 
 
-@strawberry.input(name="ScheduledBotFilter", description="All given conditions must hold (AND).")
+@strawberry.input(
+    name="ScheduledBotFilter",
+    description="Which bots to list. Every condition given must hold (AND).",
+)
 class ScheduledBotFilterInput:
-    status: list[BotStatus] | None = None
-    platform: list[Platform] | None = None
-    join_after: datetime | None = strawberry.field(default=None, description="join >= it")
-    join_before: datetime | None = strawberry.field(default=None, description="join < it")
-    calendar_event_id: str | None = None
+    status: list[ScheduledBotStatus] | None = strawberry.field(
+        default=None, description="Any of these statuses."
+    )
+    platform: list[MeetingPlatform] | None = strawberry.field(
+        default=None, description="On any of these platforms."
+    )
+    join_after: datetime | None = strawberry.field(
+        default=None, description="Joining at or after this instant (inclusive)."
+    )
+    join_before: datetime | None = strawberry.field(
+        default=None, description="Joining before this instant (exclusive)."
+    )
+    calendar_event_id: str | None = strawberry.field(
+        default=None,
+        description="Joining this calendar event (a Salesloft meeting's event id or iCal UID).",
+    )
 
     def to_domain(self) -> BotFilter:
         return BotFilter(

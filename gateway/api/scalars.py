@@ -30,7 +30,10 @@ def serialize_datetime(value: datetime) -> str:
 
 DateTime = strawberry.scalar(
     name="DateTime",
-    description="An ISO 8601 date-time with an offset; output is always UTC (Z).",
+    description="An instant, as an RFC 3339 date-time: `2026-03-10T14:00:00Z`. Output is "
+    "always UTC (`Z`, with fractions of a second only when there are any). Input must "
+    "carry an offset (`Z` or `+01:00`); other ISO 8601 forms with an offset are accepted too.",
+    specified_by_url="https://www.rfc-editor.org/rfc/rfc3339",
     serialize=serialize_datetime,
     parse_value=parse_datetime,
 )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from functools import cached_property
+from typing import Annotated, Any, cast
 
 import strawberry
 from graphql import ASTValidationRule
@@ -19,10 +20,18 @@ from strawberry.federation.schema import FederationAny, Schema
 from strawberry.relay import Node
 from strawberry.types.info import Info
 
-from gateway.api import resolvers
+from gateway.api import resolvers, sdl
 from gateway.api.errors import GatewayErrors, is_client_safe
 from gateway.api.execution import GatewayExecutor
-from gateway.api.inputs import MeetingFilterInput, MeetingOrderInput, ScheduledBotFilterInput
+from gateway.api.inputs import (
+    After,
+    Before,
+    First,
+    Last,
+    MeetingFilterInput,
+    MeetingOrderInput,
+    ScheduledBotFilterInput,
+)
 from gateway.api.scalars import SCALARS
 from gateway.api.types import (
     Lead,
@@ -38,63 +47,125 @@ from gateway.config import LimitSettings
 from gateway.errors import BadUserInput
 
 CACHE_SIZE = 512  # parsed and validated documents kept per process
+AN_ID = "A global id (`Meeting.id`, `Lead.id` or `ScheduledBot.id`)."
 
 
-@strawberry.type
+@strawberry.type(name="_Service")
+class SubgraphService:
+    sdl: str
+
+
+@strawberry.type(name="Query", description="Meetings, leads and bots of five meeting APIs.")
 class Query:
-    @strawberry.field(description="Any Meeting, Lead or ScheduledBot by its global id.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    @strawberry.field(
+        description="Any Meeting, Lead or ScheduledBot by its global id (Relay refetch); null "
+        "when the upstream does not know it. Not part of the subgraph schema: in a "
+        "supergraph, `node` belongs to one subgraph (see the README's Federation section)."
+    )
+    async def node(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description=AN_ID)]
+    ) -> Node | None:
         return to_node(await resolvers.node(info, id))
 
     @strawberry.field(
-        description="Meetings of every source, merged into one order. Default: 20, START_TIME DESC."
+        description="Meetings of every source (Leezy, Nexor, Salesloft, Daily), merged into "
+        "one order. Default: 20 a page, START_TIME DESC. A failing source leaves its meetings "
+        "out, says so in `sources` and `errors[]`, and never fails the page."
     )
     async def meetings(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: MeetingFilterInput | None = None,
-        order_by: MeetingOrderInput | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[
+            MeetingFilterInput | None,
+            strawberry.argument(description="Which meetings; default: all of them."),
+        ] = None,
+        order_by: Annotated[
+            MeetingOrderInput | None,
+            strawberry.argument(description="Default: START_TIME DESC."),
+        ] = None,
     ) -> MeetingConnection:
         page = await resolvers.meetings(info, first, after, last, before, filter, order_by)
         return MeetingConnection.from_page(page)
 
-    @strawberry.field
-    async def meeting(self, info: Info, id: strawberry.ID) -> Meeting | None:
+    @strawberry.field(
+        description="One meeting by its global id; null when the upstream does not know it, "
+        "or (with an error) when the upstream failed."
+    )
+    async def meeting(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A `Meeting.id`.")],
+    ) -> Meeting | None:
         found = await resolvers.meeting(info, id)
         return None if found is None else Meeting.from_model(found)
 
-    @strawberry.field(description="A Nexor lead or a Salesloft person.")
-    async def lead(self, info: Info, id: strawberry.ID) -> Lead | None:
+    @strawberry.field(
+        description="A Nexor lead or a Salesloft person by its global id; null when unknown, "
+        "or (with an error) when the upstream failed."
+    )
+    async def lead(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(
+                description="A `Lead.id`: base64 of `Lead:nexor:<lead UUID>` or "
+                "`Lead:salesloft:<person id>`."
+            ),
+        ],
+    ) -> Lead | None:
         found = await resolvers.lead(info, id)
         return None if found is None else Lead.from_model(found)
 
-    @strawberry.field(description="Several leads at once (at most 100), in the order asked.")
-    async def leads(self, info: Info, ids: list[strawberry.ID]) -> list[Lead | None]:
+    @strawberry.field(
+        description="Several leads at once, in the order asked; an unknown one is null, a "
+        "failed one null with its error."
+    )
+    async def leads(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID], strawberry.argument(description="`Lead.id`s, at most 100.")
+        ],
+    ) -> list[Lead | None]:
         found = await resolvers.leads(info, ids)
         # A lead that failed stays in the list as its error: graphql-core raises it at that
         # item, which becomes null with the error, and the other leads still answer.
         wrapped = [lead if isinstance(lead, BaseException) else to_node(lead) for lead in found]
         return cast(list[Lead | None], wrapped)
 
-    @strawberry.field(description="Upcoming MeetStream bots, earliest join first.")
+    @strawberry.field(
+        description="MeetStream's scheduled bots, earliest join first. Default: 20 a page. "
+        "When MeetStream fails the page is empty, with its state in `sources`."
+    )
     async def scheduled_bots(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        filter: ScheduledBotFilterInput | None = None,
+        first: First = None,
+        after: After = None,
+        filter: Annotated[
+            ScheduledBotFilterInput | None,
+            strawberry.argument(description="Which bots; default: all of them."),
+        ] = None,
     ) -> ScheduledBotConnection:
         return ScheduledBotConnection.from_answer(
             await resolvers.scheduled_bots(info, first, after, filter)
         )
 
-    @strawberry.field(description="Each upstream: configured or not, and its last contact.")
+    @strawberry.field(
+        description="Each upstream: configured or not, and its last contact. Never a credential."
+    )
     def sources(self, info: Info) -> list[SourceHealth]:
         return [SourceHealth.from_model(health) for health in resolvers.sources(info)]
+
+    @strawberry.field(name="_service")
+    def service(self, info: Info) -> SubgraphService:
+        """Federation's schema query, answered with the subgraph SDL (see `gateway.api.sdl`)."""
+        return SubgraphService(sdl=cast(GatewaySchema, info.schema).subgraph_sdl)
 
 
 class GatewaySchema(Schema):
@@ -103,6 +174,10 @@ class GatewaySchema(Schema):
     Strawberry would hand raw Python errors (KeyError...) to clients for a representation
     without `__typename` or `id`; ours answer BAD_USER_INPUT per representation.
     """
+
+    @cached_property
+    def subgraph_sdl(self) -> str:
+        return sdl.subgraph_sdl(self)
 
     def entities_resolver(
         self, info: Info, representations: list[FederationAny]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
 from datetime import datetime
-from typing import cast
+from typing import Annotated, cast
 
 import strawberry
 from strawberry import relay
@@ -14,35 +14,38 @@ from strawberry.scalars import JSON
 
 from gateway import model
 from gateway.api import resolvers
-from gateway.api.inputs import MeetingFilterInput, MeetingOrderInput
+from gateway.api.enums import (
+    AttendeeResponseStatus,
+    MeetingLocationType,
+    MeetingPlatform,
+    MeetingSource,
+    MeetingSourceState,
+    MeetingStatus,
+    ScheduledBotStatus,
+)
+from gateway.api.inputs import After, Before, First, Last, MeetingFilterInput, MeetingOrderInput
 from gateway.core import gateway as core
-from gateway.errors import SourceState
-from gateway.query import Direction, OrderField
-
-# The model's enums are the GraphQL enums (member names are the GraphQL values).
-for _enum, _name in (
-    (model.Source, "Source"),
-    (model.MeetingStatus, "MeetingStatus"),
-    (model.Platform, "Platform"),
-    (model.LocationType, "LocationType"),
-    (model.ResponseStatus, "ResponseStatus"),
-    (model.BotStatus, "BotStatus"),
-    (SourceState, "SourceState"),
-    (OrderField, "MeetingOrderField"),
-    (Direction, "OrderDirection"),
-):
-    strawberry.enum(_enum, name=_name)
 
 
 @strawberry.federation.type(
-    keys=["id"], name="Lead", description="A person a meeting was booked with."
+    keys=["id"],
+    name="Lead",
+    description="A person a meeting was booked with, in a sales system: a Nexor lead or a "
+    "Salesloft person. Its id is base64 of `Lead:nexor:<lead UUID>` or "
+    "`Lead:salesloft:<person id>`, so a client holding the upstream id can build it.",
 )
 class Lead(relay.Node):
     node_id: relay.NodeID[str]
-    source: model.Source
-    source_id: str
-    name: str | None
-    email: str | None
+    source: MeetingSource = strawberry.field(description="NEXOR or SALESLOFT.")
+    source_id: str = strawberry.field(
+        description="The upstream id: a Nexor lead UUID, or a Salesloft person id as text."
+    )
+    name: str | None = strawberry.field(
+        description="Full name as the sales system gives it; null when it has none."
+    )
+    email: str | None = strawberry.field(
+        description="Email address as the sales system gives it; null when it has none."
+    )
 
     @classmethod
     def from_model(cls, lead: model.Lead) -> Lead:
@@ -54,16 +57,25 @@ class Lead(relay.Node):
             email=lead.email,
         )
 
-    @strawberry.field(description="This lead's meetings, merged across sources.")
+    @strawberry.field(
+        description="This lead's meetings, merged across sources (Nexor and Salesloft), as "
+        "`Query.meetings` with this lead in `leadIds`."
+    )
     async def meetings(
         self,
         info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: MeetingFilterInput | None = None,
-        order_by: MeetingOrderInput | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[
+            MeetingFilterInput | None,
+            strawberry.argument(description="Further conditions (AND); default: none."),
+        ] = None,
+        order_by: Annotated[
+            MeetingOrderInput | None,
+            strawberry.argument(description="Default: START_TIME DESC."),
+        ] = None,
     ) -> MeetingConnection:
         page = await resolvers.meetings(
             info, first, after, last, before, filter, order_by, lead_node_id=self.node_id
@@ -71,16 +83,37 @@ class Lead(relay.Node):
         return MeetingConnection.from_page(page)
 
 
-@strawberry.type(description="Someone in a meeting. Daily participants have no email.")
+@strawberry.type(
+    name="MeetingAttendee",
+    description="Someone in a meeting, as its source lists them: Leezy's attendee; Nexor's "
+    "lead and host; Salesloft's invited attendees, recipient and guests; Daily's participants.",
+)
 class Attendee:
-    name: str | None
-    email: str | None
-    phone: str | None
-    is_organizer: bool
-    response_status: model.ResponseStatus
-    joined_at: datetime | None
-    duration_seconds: int | None
-    lead: Lead | None
+    name: str | None = strawberry.field(
+        description="Display name; null when the source gives none (a Salesloft guest)."
+    )
+    email: str | None = strawberry.field(
+        description="Email address; null when the source has none (Daily participants, "
+        "Nexor's host)."
+    )
+    phone: str | None = strawberry.field(
+        description="Phone number as entered; only Leezy's attendees have one."
+    )
+    is_organizer: bool = strawberry.field(
+        description="The meeting's organizer: Nexor's host, or the Salesloft attendee marked so."
+    )
+    response_status: AttendeeResponseStatus = strawberry.field(
+        description="Their answer to the invitation; UNKNOWN where the source has none."
+    )
+    joined_at: datetime | None = strawberry.field(
+        description="When they joined (Daily participants only). In UTC."
+    )
+    duration_seconds: int | None = strawberry.field(
+        description="Seconds they stayed (Daily participants only)."
+    )
+    lead: Lead | None = strawberry.field(
+        description="The lead this attendee is (Nexor's lead, a Salesloft person); null otherwise."
+    )
 
     @classmethod
     def from_model(cls, attendee: model.Attendee) -> Attendee:
@@ -96,30 +129,86 @@ class Attendee:
         )
 
 
-@strawberry.federation.type(keys=["id"], name="Meeting", description="One upstream meeting.")
+@strawberry.federation.type(
+    keys=["id"],
+    name="Meeting",
+    description="One meeting as one upstream record (a Daily session is one too). Its id is "
+    "base64 of `Meeting:<source>:<sourceId>` (a Nexor meeting: "
+    "`Meeting:nexor:<lead UUID>:<meeting id>`).",
+)
 class Meeting(relay.Node):
     node_id: relay.NodeID[str]
-    source: model.Source
-    source_id: str
-    title: str | None
-    description: str | None
-    status: model.MeetingStatus
-    source_status: str = strawberry.field(description="The upstream's own status, verbatim.")
-    start_time: datetime
-    end_time: datetime | None
-    duration_minutes: int | None
-    timezone: str | None
-    meeting_url: str | None
-    platform: model.Platform | None
-    location_type: model.LocationType | None
-    attendees: list[Attendee]
-    organizer: Attendee | None
-    lead: Lead | None
-    cancelled_at: datetime | None
-    cancellation_reason: str | None
-    created_at: datetime | None
-    updated_at: datetime | None
-    raw: JSON | None = strawberry.field(description="The upstream record as received.")
+    source: MeetingSource = strawberry.field(
+        description="Where it comes from: LEEZY, NEXOR, SALESLOFT or DAILY."
+    )
+    source_id: str = strawberry.field(description="The upstream's own id, as text.")
+    title: str | None = strawberry.field(
+        description="Title as the source shows it; null for Daily sessions (none there)."
+    )
+    description: str | None = strawberry.field(
+        description="Free text of Leezy and Salesloft meetings; null elsewhere."
+    )
+    status: MeetingStatus = strawberry.field(
+        description="Where it stands, mapped across sources (see `MeetingStatus`)."
+    )
+    source_status: str = strawberry.field(
+        description="The upstream's own status, verbatim (Daily: `ongoing` or `finished`)."
+    )
+    start_time: datetime = strawberry.field(
+        description="When it starts (Daily: when the first participant joined). In UTC."
+    )
+    end_time: datetime | None = strawberry.field(
+        description="When it ends (Daily: start plus the session's length); null when the "
+        "source does not say. In UTC."
+    )
+    duration_minutes: int | None = strawberry.field(
+        description="Whole minutes from `startTime` to `endTime`, rounded down; null without "
+        "`endTime`."
+    )
+    timezone: str | None = strawberry.field(
+        description="The time zone it was booked in, an IANA name such as `Europe/Berlin` as "
+        "Leezy and Nexor give it; null for Salesloft and Daily. Times are UTC regardless."
+    )
+    meeting_url: str | None = strawberry.field(
+        description="The link to join: Leezy's and Nexor's link, or the one in a Salesloft "
+        "location; null for Daily and when there is none."
+    )
+    platform: MeetingPlatform | None = strawberry.field(
+        description="The video product, read from the provider or the link's host; null when "
+        "it is not a video call or nothing says (Nexor, Salesloft)."
+    )
+    location_type: MeetingLocationType | None = strawberry.field(
+        description="Video, phone or in person: Leezy and Daily are video; Nexor says; "
+        "Salesloft is read from its location text; null when nothing says."
+    )
+    attendees: list[Attendee] = strawberry.field(
+        description="Everyone in it as its source lists them, organizer included; never null, "
+        "possibly empty."
+    )
+    organizer: Attendee | None = strawberry.field(
+        description="The attendee with `isOrganizer` (Nexor's host, Salesloft's organizer); "
+        "null when there is none (Leezy, Daily)."
+    )
+    lead: Lead | None = strawberry.field(
+        description="The lead it was booked with: Nexor's lead, Salesloft's person; null for "
+        "Leezy and Daily."
+    )
+    cancelled_at: datetime | None = strawberry.field(
+        description="When it was cancelled (Leezy, Nexor, Salesloft); null if it was not. In UTC."
+    )
+    cancellation_reason: str | None = strawberry.field(
+        description="Why it was cancelled, as entered (Leezy, Nexor); null otherwise."
+    )
+    created_at: datetime | None = strawberry.field(
+        description="When it was booked (Leezy, Nexor, Salesloft); null for Daily. In UTC."
+    )
+    updated_at: datetime | None = strawberry.field(
+        description="When it last changed (Leezy, Salesloft); null for Nexor and Daily. In UTC."
+    )
+    raw: JSON | None = strawberry.field(
+        description="The upstream record as received (its shape is the vendor's): for what "
+        "the normalized fields leave out."
+    )
     calendar_ids: strawberry.Private[tuple[str, ...]]
 
     @classmethod
@@ -152,23 +241,43 @@ class Meeting(relay.Node):
             calendar_ids=meeting.calendar_ids,
         )
 
-    @strawberry.field(description="MeetStream bots scheduled to join this meeting.")
+    @strawberry.field(
+        description="MeetStream bots scheduled to join it, found by its calendar event (only "
+        "Salesloft meetings have one); empty when MeetStream failed, with an error."
+    )
     async def bots(self, info: strawberry.Info) -> list[ScheduledBot]:
         found = await resolvers.bots_of_meeting(info, self.calendar_ids)
         return [ScheduledBot.from_model(bot) for bot in found]
 
 
-@strawberry.federation.type(keys=["id"], name="ScheduledBot", description="A MeetStream bot.")
+@strawberry.federation.type(
+    keys=["id"],
+    name="ScheduledBot",
+    description="A MeetStream bot scheduled to join a meeting (to record it). Its id is "
+    "base64 of `ScheduledBot:meetstream:<botId>`.",
+)
 class ScheduledBot(relay.Node):
     node_id: relay.NodeID[str]
-    bot_id: str
-    platform: model.Platform
-    status: model.BotStatus
-    source_status: str
-    scheduled_join_time: datetime
-    username: str | None
-    calendar_event_id: str | None
-    deduplication_key: str | None
+    bot_id: str = strawberry.field(description="MeetStream's bot id.")
+    platform: MeetingPlatform = strawberry.field(
+        description="Where it joins; OTHER for a platform MeetStream adds later."
+    )
+    status: ScheduledBotStatus = strawberry.field(
+        description="Where it is in its life, mapped (see `ScheduledBotStatus`)."
+    )
+    source_status: str = strawberry.field(description="MeetStream's own status, verbatim.")
+    scheduled_join_time: datetime = strawberry.field(description="When it joins. In UTC.")
+    username: str | None = strawberry.field(
+        description="The name it shows in the meeting; null when none was set."
+    )
+    calendar_event_id: str | None = strawberry.field(
+        description="The calendar event it was scheduled for (a Salesloft meeting's event id "
+        "or iCal UID); null when it was scheduled without one."
+    )
+    deduplication_key: str | None = strawberry.field(
+        description="The key it was scheduled under, which keeps one bot per meeting; null "
+        "when none was given."
+    )
     # Its meeting, when its page looked the meetings of its bots up together.
     known_meeting: strawberry.Private[model.Meeting | None] = None
     meeting_known: strawberry.Private[bool] = False
@@ -194,7 +303,8 @@ class ScheduledBot(relay.Node):
 
     @strawberry.field(
         graphql_type=Meeting | None,
-        description="The Salesloft meeting on the calendar event it joins.",
+        description="The Salesloft meeting on the calendar event it joins; null when there is "
+        "none or Salesloft failed (then with an error).",
     )
     def meeting(self, info: strawberry.Info) -> Meeting | Awaitable[Meeting | None] | None:
         if self.meeting_known:  # synchronous: no awaitable per bot for graphql-core to gather
@@ -206,12 +316,24 @@ class ScheduledBot(relay.Node):
         return None if found is None else Meeting.from_model(found)
 
 
-@strawberry.type
+@strawberry.federation.type(
+    name="PageInfo",
+    shareable=True,  # Relay's own type: other subgraphs define it, identically
+    description="Relay paging: whether there is more, and the cursors to get it.",
+)
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(
+        description="More items follow this page (ask with `after: endCursor`)."
+    )
+    has_previous_page: bool = strawberry.field(
+        description="Items come before this page (ask with `before: startCursor`)."
+    )
+    start_cursor: str | None = strawberry.field(
+        description="The first edge's cursor; null when the page is empty."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The last edge's cursor; null when the page is empty."
+    )
 
     @classmethod
     def of(cls, cursors: list[str], has_next: bool, has_previous: bool) -> PageInfo:
@@ -223,15 +345,31 @@ class PageInfo:
         )
 
 
-@strawberry.type(description="What one upstream did for this page.")
+@strawberry.type(name="MeetingSourceResult", description="What one upstream did for this page.")
 class SourceResult:
-    source: model.Source
-    state: SourceState
-    cached: bool
-    stale: bool
-    latency_ms: float | None
-    message: str | None
-    retry_after_seconds: int | None
+    source: MeetingSource = strawberry.field(description="The upstream.")
+    state: MeetingSourceState = strawberry.field(
+        description="OK, SKIPPED, or how it failed; its meetings are left out unless OK."
+    )
+    cached: bool = strawberry.field(
+        description="Every upstream answer it used came from the cache (none sent now)."
+    )
+    stale: bool = strawberry.field(
+        description="Some of them were stale: kept past their freshness while the source "
+        "refreshes or fails."
+    )
+    latency_ms: float | None = strawberry.field(
+        description="Milliseconds it took for this field, cache included; null when it was "
+        "not asked (SKIPPED)."
+    )
+    message: str | None = strawberry.field(
+        description="Why it was skipped or failed, or a note on its count; null when there "
+        "is nothing to say."
+    )
+    retry_after_seconds: int | None = strawberry.field(
+        description="Seconds before it is asked again (RATE_LIMITED, CIRCUIT_OPEN, and "
+        "UNAUTHORIZED while refused credentials cool down); null otherwise."
+    )
 
     @classmethod
     def from_outcome(cls, outcome: core.SourceOutcome) -> SourceResult:
@@ -246,17 +384,25 @@ class SourceResult:
         )
 
 
-@strawberry.type
+@strawberry.type(name="MeetingEdge", description="One meeting of a page, with its cursor.")
 class MeetingEdge:
-    cursor: str
-    node: Meeting
+    cursor: str = strawberry.field(
+        description="Opaque; pass it as `after` or `before` to page from this meeting."
+    )
+    node: Meeting = strawberry.field(description="The meeting.")
 
 
-@strawberry.type
+@strawberry.type(
+    name="MeetingConnection",
+    description="A page of meetings merged across sources, and what each source did for it.",
+)
 class MeetingConnection:
-    edges: list[MeetingEdge]
-    page_info: PageInfo
-    sources: list[SourceResult]
+    edges: list[MeetingEdge] = strawberry.field(description="The page's meetings, in order.")
+    page_info: PageInfo = strawberry.field(description="Whether there is more, and cursors.")
+    sources: list[SourceResult] = strawberry.field(
+        description="Each meeting source and what it did for this page (skipped, failed, "
+        "cached): a failed source's meetings are missing, the others' are here."
+    )
     total_count_value: strawberry.Private[int | None]
     total_count_exact_value: strawberry.Private[bool]
 
@@ -293,17 +439,22 @@ class MeetingConnection:
         return self.total_count_exact_value
 
 
-@strawberry.type
+@strawberry.type(name="ScheduledBotEdge", description="One bot of a page, with its cursor.")
 class ScheduledBotEdge:
-    cursor: str
-    node: ScheduledBot
+    cursor: str = strawberry.field(description="Opaque; pass it as `after` to page on.")
+    node: ScheduledBot = strawberry.field(description="The bot.")
 
 
-@strawberry.type
+@strawberry.type(
+    name="ScheduledBotConnection",
+    description="A page of MeetStream bots, earliest join first (then by `botId`).",
+)
 class ScheduledBotConnection:
-    edges: list[ScheduledBotEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[ScheduledBotEdge] = strawberry.field(description="The page's bots, in order.")
+    page_info: PageInfo = strawberry.field(description="Whether there is more, and cursors.")
+    total_count: int = strawberry.field(
+        description="Every bot matching the filter (0 when MeetStream failed)."
+    )
     sources: list[SourceResult] = strawberry.field(
         description="What the bot source did for this page (no bots when it failed)."
     )
@@ -325,13 +476,23 @@ class ScheduledBotConnection:
         )
 
 
-@strawberry.type(description="Configuration and last contact of one upstream; never a credential.")
+@strawberry.type(
+    name="MeetingSourceHealth",
+    description="Configuration and last contact of one upstream, as seen by the gateway "
+    "process that answers; never a credential.",
+)
 class SourceHealth:
-    source: model.Source
-    enabled: bool
-    base_url: str
-    last_success_at: datetime | None
-    last_error: str | None
+    source: MeetingSource = strawberry.field(description="The upstream.")
+    enabled: bool = strawberry.field(
+        description="It has a credential configured; without one it is always SKIPPED."
+    )
+    base_url: str = strawberry.field(description="Where the gateway calls it.")
+    last_success_at: datetime | None = strawberry.field(
+        description="When it last answered well; null if never since this process started. In UTC."
+    )
+    last_error: str | None = strawberry.field(
+        description="Its last failure, in words; null if none since this process started."
+    )
 
     @classmethod
     def from_model(cls, health: core.SourceHealth) -> SourceHealth:

@@ -1,4 +1,5 @@
-"""Federation: the `@key`s in `_service.sdl`, and `_entities` for good and bad representations.
+"""Federation: `_entities` for good and bad representations (composed beside another
+subgraph and served by a real router: tests/federation).
 
 `_entities` must resolve a representation to exactly what `node` answers for the same id,
 and answer a bad representation with BAD_USER_INPUT for that item alone, never with the
@@ -7,10 +8,10 @@ raw Python error strawberry would pass on (DESIGN §8).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from gateway.simulators.dataset import Dataset
+from tests.api.entity_ids import first_lead_with_meetings, some_ids
 from tests.api.expected import global_id, lead_id
 from tests.conftest import GraphQLClient
 
@@ -34,72 +35,12 @@ query Entities($representations: [_Any!]!) {{
 {FRAGMENTS}
 """
 
-# Ids come from a query, as a supergraph's other subgraphs would hold them.
-IDS = """
-query Ids($leads: MeetingFilter!) {
-  everyone: meetings(first: 100, filter: {upcoming: false}) { edges { node { id source } } }
-  ofLeads: meetings(first: 100, filter: $leads) {
-    edges { node { id source lead { id source } } }
-  }
-  scheduledBots(first: 2) { edges { node { id } } }
-}
-"""
-
 
 def nodes_query(ids: list[str]) -> str:
     fields = "\n".join(
         f'  n{i}: node(id: "{node_id}") {{ {SELECTION} }}' for i, node_id in enumerate(ids)
     )
     return f"query Nodes {{\n{fields}\n}}\n{FRAGMENTS}"
-
-
-def first_lead_with_meetings(dataset: Dataset) -> str:
-    return next(lead for lead, meetings in dataset.nexor_meetings.items() if meetings)
-
-
-def salesloft_person(dataset: Dataset) -> str:
-    return next(str(r["person"]["id"]) for r in dataset.salesloft if r["person"] is not None)
-
-
-async def some_ids(gql: GraphQLClient, dataset: Dataset) -> dict[str, str]:
-    """One id of each kind: a meeting of every source, both kinds of lead, a bot."""
-    leads = [
-        lead_id("nexor", first_lead_with_meetings(dataset)),
-        lead_id("salesloft", salesloft_person(dataset)),
-    ]
-    body = await gql(IDS, {"leads": {"leadIds": leads}})
-    assert "errors" not in body
-    data = body["data"]
-    ids: dict[str, str] = {}
-    for edge in data["everyone"]["edges"] + data["ofLeads"]["edges"]:
-        node = edge["node"]
-        ids.setdefault(f"Meeting/{node['source']}", node["id"])
-        if node.get("lead") is not None:
-            ids.setdefault(f"Lead/{node['lead']['source']}", node["lead"]["id"])
-    ids["ScheduledBot"] = data["scheduledBots"]["edges"][0]["node"]["id"]
-    assert sorted(ids) == [
-        "Lead/NEXOR",
-        "Lead/SALESLOFT",
-        "Meeting/DAILY",
-        "Meeting/LEEZY",
-        "Meeting/NEXOR",
-        "Meeting/SALESLOFT",
-        "ScheduledBot",
-    ]
-    assert ids["Lead/NEXOR"] == leads[0]
-    assert ids["Lead/SALESLOFT"] == leads[1]
-    return ids
-
-
-async def test_service_sdl_declares_the_keys(gql: GraphQLClient) -> None:
-    body = await gql("{ _service { sdl } }")
-    sdl: str = body["data"]["_service"]["sdl"]
-    for type_name in ("Meeting", "Lead", "ScheduledBot"):
-        declaration = re.search(rf"^type {type_name}\b([^{{]*)\{{", sdl, re.MULTILINE)
-        assert declaration is not None, type_name
-        assert '@key(fields: "id")' in declaration.group(1), declaration.group(0)
-        assert "implements Node" in declaration.group(1)
-    assert re.search(r'@link\(url: "https://specs\.apollo\.dev/federation/v2\.\d+"', sdl)
 
 
 async def test_entities_resolve_like_node(gql: GraphQLClient, dataset: Dataset) -> None:

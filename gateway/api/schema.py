@@ -17,7 +17,6 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.federation.schema import FederationAny, Schema
-from strawberry.relay import Node
 from strawberry.types.info import Info
 
 from gateway.api import resolvers, sdl
@@ -37,6 +36,7 @@ from gateway.api.types import (
     Lead,
     Meeting,
     MeetingConnection,
+    Node,
     ScheduledBot,
     ScheduledBotConnection,
     SourceHealth,

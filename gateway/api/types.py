@@ -4,12 +4,12 @@ fields that need I/O call `resolvers` and wrap what they return.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Awaitable, Mapping
 from datetime import datetime
 from typing import Annotated, cast
 
 import strawberry
-from strawberry import relay
 from strawberry.scalars import JSON
 
 from gateway import model
@@ -26,6 +26,21 @@ from gateway.api.enums import (
 from gateway.api.inputs import After, Before, First, Last, MeetingFilterInput, MeetingOrderInput
 from gateway.core import gateway as core
 
+ID_DESCRIPTION = "The Globally Unique ID of this object"
+
+
+@strawberry.interface(name="Node", description="An object with a Globally Unique ID")
+class Node:
+    """Relay's interface. Its `id` is a plain attribute (base64 of `<type>:<node id>`, as
+    strawberry's relay ids), set when the object is made: strawberry's `relay.Node` would
+    build it in a resolver for every object of every page."""
+
+    id: strawberry.ID = strawberry.field(description=ID_DESCRIPTION)
+
+
+def global_id(type_name: str, node_id: str) -> strawberry.ID:
+    return strawberry.ID(base64.b64encode(f"{type_name}:{node_id}".encode()).decode())
+
 
 @strawberry.federation.type(
     keys=["id"],
@@ -34,8 +49,8 @@ from gateway.core import gateway as core
     "Salesloft person. Its id is base64 of `Lead:nexor:<lead UUID>` or "
     "`Lead:salesloft:<person id>`, so a client holding the upstream id can build it.",
 )
-class Lead(relay.Node):
-    node_id: relay.NodeID[str]
+class Lead(Node):
+    node_id: strawberry.Private[str]
     source: MeetingSource = strawberry.field(description="NEXOR or SALESLOFT.")
     source_id: str = strawberry.field(
         description="The upstream id: a Nexor lead UUID, or a Salesloft person id as text."
@@ -50,6 +65,7 @@ class Lead(relay.Node):
     @classmethod
     def from_model(cls, lead: model.Lead) -> Lead:
         return cls(
+            id=global_id("Lead", lead.key.node_id),
             node_id=lead.key.node_id,
             source=lead.key.source,
             source_id=lead.key.source_id,
@@ -136,8 +152,8 @@ class Attendee:
     "base64 of `Meeting:<source>:<sourceId>` (a Nexor meeting: "
     "`Meeting:nexor:<lead UUID>:<meeting id>`).",
 )
-class Meeting(relay.Node):
-    node_id: relay.NodeID[str]
+class Meeting(Node):
+    node_id: strawberry.Private[str]
     source: MeetingSource = strawberry.field(
         description="Where it comes from: LEEZY, NEXOR, SALESLOFT or DAILY."
     )
@@ -216,6 +232,7 @@ class Meeting(relay.Node):
         attendees = [Attendee.from_model(a) for a in meeting.attendees]
         organizer = next((a for a in attendees if a.is_organizer), None)
         return cls(
+            id=global_id("Meeting", meeting.node_id),
             node_id=meeting.node_id,
             source=meeting.source,
             source_id=meeting.source_id,
@@ -256,8 +273,8 @@ class Meeting(relay.Node):
     description="A MeetStream bot scheduled to join a meeting (to record it). Its id is "
     "base64 of `ScheduledBot:meetstream:<botId>`.",
 )
-class ScheduledBot(relay.Node):
-    node_id: relay.NodeID[str]
+class ScheduledBot(Node):
+    node_id: strawberry.Private[str]
     bot_id: str = strawberry.field(description="MeetStream's bot id.")
     platform: MeetingPlatform = strawberry.field(
         description="Where it joins; OTHER for a platform MeetStream adds later."
@@ -288,6 +305,7 @@ class ScheduledBot(relay.Node):
     ) -> ScheduledBot:
         event = bot.calendar_event_id
         return cls(
+            id=global_id("ScheduledBot", bot.node_id),
             node_id=bot.node_id,
             bot_id=bot.bot_id,
             platform=bot.platform,

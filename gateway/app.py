@@ -1,4 +1,4 @@
-"""The FastAPI application: `/graphql` (with a self-hosted GraphiQL) and `/healthz`.
+"""The FastAPI application: `/graphql` (with a self-hosted GraphiQL), `/healthz`, `/metrics`.
 
 I/O objects (the one aiohttp session, the sources) are built in the lifespan, never at
 import time, so importing the app is free and every app instance owns its connections.
@@ -15,7 +15,8 @@ from typing import Any
 import aiohttp
 import orjson
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
+from opentelemetry.trace import TracerProvider
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
@@ -29,8 +30,13 @@ from gateway.cache.flights import RedisLeases
 from gateway.cache.upstream import UpstreamCache
 from gateway.config import Settings
 from gateway.core.gateway import Gateway
+from gateway.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from gateway.metrics import Metrics
+from gateway.model import Source
 from gateway.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from gateway.request_observer import RequestObserver
 from gateway.sources.registry import build_sources
+from gateway.tracing import Tracing
 from gateway.whole_response_cache import WholeResponseCache
 
 GRAPHQL_PATH = "/graphql"
@@ -97,10 +103,17 @@ class GatewayGraphQLRouter(GraphQLRouter[Context, None]):
 
 
 def create_app(
-    settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None
+    settings: Settings | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
-    """The app; `clock` fixes "now" (upcoming meetings, Salesloft's COMPLETED) in tests."""
+    """The app; `clock` fixes "now" (upcoming meetings, Salesloft's COMPLETED) in tests, a
+    `tracer_provider` of the caller's switches tracing on with it (else the settings say)."""
     settings = settings or Settings()
+    metrics = Metrics(s for s in Source if settings.source(s).enabled)
+    tracing = Tracing.configure(settings.tracing, tracer_provider)
+    metrics.upstream.tracer = tracing.tracer("gateway.sources")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -115,9 +128,14 @@ def create_app(
             store, leases=leases, decoded_max_bytes=limits.decoded_max_bytes
         )
         connector = aiohttp.TCPConnector(limit=MAX_UPSTREAM_CONNECTIONS)
+        traced = tracing.client_trace_configs()
+        tracing.start()
         try:
-            async with aiohttp.ClientSession(connector=connector) as session:
-                sources = build_sources(settings, session, upstream_cache, limiter=limiter)
+            async with aiohttp.ClientSession(connector=connector, trace_configs=traced) as session:
+                sources = build_sources(
+                    settings, session, upstream_cache, limiter=limiter, observer=metrics.upstream
+                )
+                metrics.watch_circuits({s: c.guard.breaker for s, c in sources.clients().items()})
                 app.state.store = store
                 app.state.upstream_cache = upstream_cache
                 app.state.gateway = Gateway(sources)
@@ -125,14 +143,20 @@ def create_app(
         finally:
             await upstream_cache.close()
             await limiter.close()
+            await tracing.stop()
 
     async def context(request: Request) -> Context:
         gateway: Gateway = request.app.state.gateway
         return Context(gateway, now=clock() if clock else None)
 
     app = FastAPI(title="meetings-gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
+    schema = build_schema(
+        settings.limits,
+        tracer_provider=tracing.provider,
+        resolver_spans=settings.tracing.resolver_spans,
+    )
     router = GatewayGraphQLRouter(
-        build_schema(settings.limits),
+        schema,
         context_getter=context,
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=False,
@@ -146,4 +170,16 @@ def create_app(
     async def healthz() -> dict[str, Any]:
         return {"status": "ok"}
 
+    @app.get("/metrics")
+    async def prometheus_metrics() -> Response:
+        return Response(metrics.render(), media_type=METRICS_CONTENT_TYPE)
+
+    # Outermost: it sees every answer, and its request id is in every line logged.
+    app.add_middleware(
+        RequestObserver,
+        metrics=metrics,
+        graphql_path=GRAPHQL_PATH,
+        tracing=tracing.provider is not None,
+    )
+    tracing.instrument(app)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, PositiveFloat, PositiveInt, SecretStr, field_validator
@@ -79,6 +80,13 @@ class LimitSettings(BaseModel):
     max_upstream_requests: int = Field(default=50, ge=1, le=10_000)
 
 
+class TracingSettings(BaseModel):
+    # None: on when an OTLP endpoint is configured (OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT).
+    enabled: bool | None = None
+    # A span per field resolver too: costly (every field of every answer), for debugging.
+    resolver_spans: bool = False
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GATEWAY_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -91,7 +99,9 @@ class Settings(BaseSettings):
     daily: DailySettings = DailySettings()
     cache: CacheSettings = CacheSettings()
     limits: LimitSettings = LimitSettings()
+    tracing: TracingSettings = TracingSettings()
     graphiql: bool = True
+    log_format: Literal["json", "text"] | None = None  # None: json for serve, text for demo
 
     def source(self, source: Source) -> SourceSettings:
         settings: SourceSettings = getattr(self, source.value)

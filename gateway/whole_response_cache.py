@@ -15,7 +15,14 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from gateway.api.usage import LIVE_SCOPE_KEY, USAGE_SCOPE_KEY, usage_extension
+from gateway.api.usage import (
+    LIVE_SCOPE_KEY,
+    OPERATION_SCOPE_KEY,
+    USAGE_SCOPE_KEY,
+    Operation,
+    operation_name,
+    usage_extension,
+)
 from gateway.cache.backends import ByteStore
 from gateway.cache.entries import KEY_PREFIX, fingerprint
 from gateway.config import Settings
@@ -52,12 +59,15 @@ class WholeResponseCache:
         body, complete = await _read_body(receive)
         replay = _replaying(body, complete, receive)
         store: ByteStore | None = getattr(scope["app"].state, "store", None)
-        key = self._key(scope, body) if complete and store is not None else None
-        if store is None or key is None:
+        found = self._key(scope, body) if complete and store is not None else None
+        if store is None or found is None:
             await self.app(scope, replay, send)
             return
+        key, name = found
         stored = await store.read(key)
         if stored is not None:
+            # Not parsed here: the operation is known by the name the request gives.
+            scope[OPERATION_SCOPE_KEY] = Operation(operation_name(name), "ok")
             await _send_json(send, stored[:-1] + b',"extensions":' + _HIT_EXTENSIONS + b"}")
             return
         response = _Recorder(send)
@@ -67,7 +77,8 @@ class WholeResponseCache:
         if keep is not None:
             await store.write(key, keep, ttl)
 
-    def _key(self, scope: Scope, body: bytes) -> str | None:
+    def _key(self, scope: Scope, body: bytes) -> tuple[str, object] | None:
+        """The operation's key, and the operation name the request gives."""
         try:
             payload = json.loads(body)
         except (ValueError, RecursionError):
@@ -82,7 +93,7 @@ class WholeResponseCache:
         caller = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
         digest = hashlib.sha256(f"{self._deployment}\x00".encode() + caller + b"\x00")
         digest.update(operation.encode())
-        return f"{KEY_PREFIX}response:{digest.hexdigest()}"
+        return f"{KEY_PREFIX}response:{digest.hexdigest()}", payload.get("operationName")
 
     def _ttl(self, usage: Usage | None) -> float:
         """The shortest fresh TTL of the sources used; 0 (do not keep) for stale answers."""

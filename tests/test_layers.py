@@ -17,12 +17,24 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gateway"
 # Top to bottom; a module may import from its own layer or any layer below it.
 LAYERS = (
     ("cli", ("gateway.cli", "gateway.__main__")),
-    ("http", ("gateway.app", "gateway.whole_response_cache")),
+    (
+        "http",
+        (
+            "gateway.app",
+            "gateway.whole_response_cache",
+            "gateway.request_observer",
+            "gateway.metrics",
+            "gateway.tracing",
+        ),
+    ),
     ("graphql", ("gateway.api",)),
     ("core", ("gateway.core",)),
     ("sources", ("gateway.sources",)),
-    ("machinery", ("gateway.usage", "gateway.cache", "gateway.ratelimit")),
-    ("pure", ("gateway.cursors", "gateway.query", "gateway.config", "gateway.errors")),
+    ("machinery", ("gateway.usage", "gateway.cache", "gateway.ratelimit", "gateway.observe")),
+    (
+        "pure",
+        ("gateway.cursors", "gateway.query", "gateway.config", "gateway.errors", "gateway.logs"),
+    ),
     ("model", ("gateway.model",)),
 )
 UPSTREAM_NAMES = re.compile(r"leezy|nexor|meetstream|salesloft|daily", re.IGNORECASE)

@@ -39,6 +39,13 @@ class CircuitBreaker:
             return True
         return False
 
+    @property
+    def state(self) -> str:
+        """Closed, open, or half_open (its cool-down is over: the next call is a trial)."""
+        if self._opened_at is None:
+            return "closed"
+        return "half_open" if self._clock() - self._opened_at >= self.cooldown_s else "open"
+
     def retry_after(self) -> int:
         if self._opened_at is None:
             return 0

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -110,7 +110,7 @@ def _request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == HEADER and SAFE_REQUEST_ID.fullmatch(value):
             return str(value.decode("ascii"))
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def _client(scope: Scope) -> str | None:

@@ -1,5 +1,6 @@
 """Log lines as a real handler writes them: JSON fields, the request id of the context, a
-traceback only for what was logged with one, text lines that client text cannot break."""
+traceback only for what was logged with one (the unexpected), text lines that client text
+cannot break."""
 
 from __future__ import annotations
 
@@ -12,8 +13,12 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from graphql import GraphQLError
 
+from gateway.api.errors import log_errors
+from gateway.errors import BadUserInput, UpstreamTimeout
 from gateway.logs import REQUEST_ID, JsonFormatter, TextFormatter, logging_config
+from gateway.model import Source
 
 
 @pytest.fixture
@@ -99,3 +104,27 @@ def test_the_logging_config_writes_json_lines_on_stdout(capsys: pytest.CaptureFi
         root.setLevel(level)
     (line,) = capsys.readouterr().out.splitlines()
     assert json.loads(line)["status"] == 200
+
+
+def test_graphql_errors_are_logged_by_kind(caplog: pytest.LogCaptureFixture) -> None:
+    try:
+        raise KeyError("a bug")
+    except KeyError as bug:
+        unexpected = GraphQLError("a bug", path=["meetings", 0, "title"], original_error=bug)
+    bad_input = GraphQLError("`first` must be between 1 and 100", path=["meetings"])
+    bad_input.original_error = BadUserInput("`first` must be between 1 and 100")
+    upstream = GraphQLError("DAILY: timeout", path=["meetings"])
+    upstream.original_error = UpstreamTimeout(Source.DAILY, "no answer within 5 s")
+    with caplog.at_level(logging.INFO, logger="gateway"):
+        log_errors([unexpected, bad_input, upstream, GraphQLError("Syntax Error: Expected Name")])
+    lines = [json.loads(JsonFormatter().format(record)) for record in caplog.records]
+    bug_line, input_line, syntax_line = lines  # the upstream failure was logged where it failed
+    assert (bug_line["level"], bug_line["message"]) == (
+        "ERROR",
+        "unexpected error at meetings.0.title",
+    )
+    assert "KeyError: 'a bug'" in bug_line["traceback"]
+    assert (input_line["level"], input_line["code"]) == ("INFO", "BAD_USER_INPUT")
+    assert syntax_line["code"] == "GRAPHQL_PARSE_FAILED"
+    assert "traceback" not in input_line
+    assert "traceback" not in syntax_line

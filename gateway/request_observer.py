@@ -73,9 +73,10 @@ class RequestObserver:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            seconds = time.perf_counter() - started
-            self._observed(scope, status, seconds)
-            REQUEST_ID.reset(token)
+            self._observed(scope, status, time.perf_counter() - started)
+        # Reset only after a normal end: the server's line about an unexpected exception
+        # (logged in this request's task, which ends with it) then names the request too.
+        REQUEST_ID.reset(token)
 
     def _observed(self, scope: Scope, status: int, seconds: float) -> None:
         operation: Operation | None = scope.get(OPERATION_SCOPE_KEY)

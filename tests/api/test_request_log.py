@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import aiohttp
@@ -33,19 +34,28 @@ DAILY = "query Daily { meetings(first: 5, filter: {sources: [DAILY]}) { totalCou
 GENERATED = re.compile(r"[0-9a-f]{32}")
 
 
+@contextmanager
+def logged(name: str, stream: io.StringIO) -> Iterator[None]:
+    """The lines of logger `name` (and below) written into `stream` as JSON."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 @pytest.fixture
 def log_lines() -> Iterator[io.StringIO]:
     """The gateway's log lines as JSON, as `serve` writes them."""
     stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    gateway = logging.getLogger("gateway")
-    level = gateway.level
-    gateway.addHandler(handler)
-    gateway.setLevel(logging.INFO)
-    yield stream
-    gateway.removeHandler(handler)
-    gateway.setLevel(level)
+    with logged("gateway", stream):
+        yield stream
 
 
 def parsed(stream: io.StringIO) -> list[dict[str, Any]]:
@@ -153,6 +163,25 @@ async def test_the_client_is_the_identity_the_authentication_gives(
         await post(http, url, "{ sources { source } }", {"X-Request-ID": "identified"})
     (line,) = [line for line in parsed(log_lines) if line.get("request_id") == "identified"]
     assert line["client"] == "key:3f2a9c1b"
+
+
+async def test_an_unexpected_exception_is_logged_with_its_traceback_and_request_id(
+    settings: Settings, http: aiohttp.ClientSession, log_lines: io.StringIO
+) -> None:
+    app = create_app(settings, clock=lambda: REFERENCE_NOW)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    async with serving(app) as url:  # uvicorn configures its loggers as it starts
+        with logged("uvicorn.error", log_lines):
+            async with http.get(url + "/boom", headers={"X-Request-ID": "bug"}) as response:
+                assert response.status == 500
+    request, exception = [line for line in parsed(log_lines) if line.get("request_id") == "bug"]
+    assert (request["message"], request["status"]) == ("request", 500)
+    assert exception["message"].startswith("Exception in ASGI application")
+    assert "RuntimeError: a bug" in exception["traceback"]
 
 
 def free_port() -> int:

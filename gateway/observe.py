@@ -39,7 +39,3 @@ class UpstreamObserver:
 
     def waited(self, source: Source, seconds: float) -> None:
         """A request waited `seconds` for the vendor's rate limit before it was sent."""
-
-
-def cache_outcome(served: Served | None) -> str:
-    return CACHE_MISS if served is None else CACHE_OUTCOMES[served]

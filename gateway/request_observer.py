@@ -14,10 +14,10 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from opentelemetry import trace
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api.usage import (
     OPERATION_SCOPE_KEY,
@@ -29,12 +29,6 @@ from gateway.api.usage import (
 from gateway.logs import REQUEST_ID
 from gateway.metrics import Metrics
 from gateway.usage import Usage
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger("gateway.requests")
 

@@ -34,7 +34,7 @@ from gateway.errors import (
     UpstreamUnavailable,
 )
 from gateway.model import Source
-from gateway.observe import CACHE_MISS, UpstreamObserver, cache_outcome
+from gateway.observe import CACHE_MISS, CACHE_OUTCOMES, UpstreamObserver
 from gateway.ratelimit import MemoryRateLimiter, RateLimit, RateLimiter
 from gateway.sources.guard import CircuitBreaker, UpstreamGuard, retry_after_seconds
 from gateway.usage import ensure_budget, record, spend
@@ -124,7 +124,7 @@ class UpstreamClient:
             outcome = CACHE_MISS  # when it fails
             try:
                 value, served = await self._get(path, params, parse, expected)
-                outcome = cache_outcome(served)
+                outcome = CACHE_OUTCOMES[served]
                 return value
             finally:
                 span.set_attribute("cache.outcome", outcome)

@@ -1,4 +1,5 @@
-"""The FastAPI application: `/graphql` (with a self-hosted GraphiQL), `/healthz`, `/readyz`.
+"""The FastAPI application: `/graphql` (with a self-hosted GraphiQL), `/healthz`, `/readyz`,
+`/metrics`.
 
 I/O objects (the one aiohttp session, the sources) are built in the lifespan, never at
 import time, so importing the app is free and every app instance owns its connections.
@@ -10,7 +11,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from fastapi import FastAPI, HTTPException, Request, Response, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from graphql import GraphQLError
+from opentelemetry.trace import TracerProvider
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
@@ -58,9 +60,14 @@ from gateway.graphql_http import (
     get_refusal,
     is_credentialed,
 )
+from gateway.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from gateway.metrics import Metrics
+from gateway.model import Source
 from gateway.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from gateway.readiness import readiness
+from gateway.request_observer import RequestObserver
 from gateway.sources.registry import build_sources
+from gateway.tracing import Tracing
 from gateway.whole_response_cache import WholeResponseCache
 
 log = logging.getLogger(__name__)
@@ -197,12 +204,19 @@ class GatewayGraphQLRouter(GraphQLRouter[Context, None]):
 
 
 def create_app(
-    settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None
+    settings: Settings | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
-    """The app; `clock` fixes "now" (upcoming meetings, Salesloft's COMPLETED) in tests."""
+    """The app; `clock` fixes "now" (upcoming meetings, Salesloft's COMPLETED) in tests, a
+    `tracer_provider` of the caller's switches tracing on with it (else the settings say)."""
     settings = settings or Settings()
     documents = settings.persisted.documents
     manifest = load_manifest(documents) if documents is not None else {}
+    metrics = Metrics(s for s in Source if settings.source(s).enabled)
+    tracing = Tracing.configure(settings.tracing, tracer_provider)
+    metrics.upstream.tracer = tracing.tracer("gateway.sources")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -219,17 +233,18 @@ def create_app(
         connector = aiohttp.TCPConnector(limit=MAX_UPSTREAM_CONNECTIONS)
         per_minute = settings.limits.client_requests_per_minute
         clients = None if per_minute is None else client_limiter(per_minute, redis, limits.url)
-        if not settings.auth.enabled:
-            log.warning(
-                "client authentication is off: anyone who reaches this gateway reads with its "
-                "upstream credentials (set GATEWAY_AUTH__API_KEYS or GATEWAY_AUTH__JWKS_URL)"
-            )
+        warn_if_open(settings)
+        traced = tracing.client_trace_configs()
+        tracing.start()
         try:
             async with (
-                aiohttp.ClientSession(connector=connector) as session,
+                aiohttp.ClientSession(connector=connector, trace_configs=traced) as session,
                 Authenticator(settings.auth, session) as authenticator,
             ):
-                sources = build_sources(settings, session, upstream_cache, limiter=limiter)
+                sources = build_sources(
+                    settings, session, upstream_cache, limiter=limiter, observer=metrics.upstream
+                )
+                metrics.watch_circuits({s: c.guard.breaker for s, c in sources.clients().items()})
                 app.state.authenticator = authenticator
                 app.state.client_limiter = clients
                 app.state.redis = redis
@@ -244,14 +259,20 @@ def create_app(
                 await clients.close()
             await upstream_cache.close()
             await limiter.close()
+            await tracing.stop()
 
     async def context(request: Request) -> Context:
         gateway: Gateway = request.app.state.gateway
         return Context(gateway, now=clock() if clock else None)
 
     app = FastAPI(title="meetings-gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
+    schema = build_schema(
+        settings.limits,
+        tracer_provider=tracing.provider,
+        resolver_spans=settings.tracing.resolver_spans,
+    )
     router = GatewayGraphQLRouter(
-        build_schema(settings.limits),
+        schema,
         context_getter=context,
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,  # persisted queries only, preflighted (`get_refusal`)
@@ -259,6 +280,21 @@ def create_app(
     )
     app.include_router(router, prefix=GRAPHQL_PATH)
     mount_graphiql_assets(app, ASSETS_PATH)
+
+    add_probes(app, metrics)
+    add_middleware(app, settings, manifest, metrics, tracing)
+    tracing.instrument(app)
+    return app
+
+
+def add_middleware(
+    app: FastAPI,
+    settings: Settings,
+    manifest: Mapping[str, str],
+    metrics: Metrics,
+    tracing: Tracing,
+) -> None:
+    """The ASGI layers around the routes, innermost first (each added runs before the last)."""
     if settings.cache.responses:
         allow_list = allow_list_fingerprint(settings.persisted, manifest)
         app.add_middleware(
@@ -274,7 +310,7 @@ def create_app(
         open_prefixes=(ASSETS_PATH + "/",),
         graphiql_path=GRAPHQL_PATH if settings.graphiql else None,
     )
-    if settings.cors.allow_origins:  # outermost: the gate's refusals carry it too
+    if settings.cors.allow_origins:  # outside the gate: its refusals carry CORS headers too
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors.allow_origins,
@@ -282,6 +318,18 @@ def create_app(
             allow_headers=CORS_HEADERS,
             allow_credentials=True,
         )
+
+    # Outermost: it sees every answer, and its request id is in every line logged.
+    app.add_middleware(
+        RequestObserver,
+        metrics=metrics,
+        graphql_path=GRAPHQL_PATH,
+        tracing=tracing.provider is not None,
+    )
+
+
+def add_probes(app: FastAPI, metrics: Metrics) -> None:
+    """`/healthz` (liveness), `/readyz` (readiness) and `/metrics`, open to all."""
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
@@ -293,4 +341,14 @@ def create_app(
         ready, body = await readiness(state.gateway, state.redis)
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    return app
+    @app.get("/metrics")
+    async def prometheus_metrics() -> Response:
+        return Response(metrics.render(), media_type=METRICS_CONTENT_TYPE)
+
+
+def warn_if_open(settings: Settings) -> None:
+    if not settings.auth.enabled:
+        log.warning(
+            "client authentication is off: anyone who reaches this gateway reads with its "
+            "upstream credentials (set GATEWAY_AUTH__API_KEYS or GATEWAY_AUTH__JWKS_URL)"
+        )

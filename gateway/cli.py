@@ -18,6 +18,7 @@ from gateway.api.schema import build_schema
 from gateway.api.sdl import client_sdl, subgraph_sdl
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.logs import logging_config
 from gateway.model import Source
 from gateway.simulators.cluster import DEFAULT_PORTS, NAMES, Simulators, running_simulators
 from gateway.simulators.dataset import DEFAULT_SEED, Dataset, DatasetSizes, build_dataset
@@ -112,10 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 schema = build_schema()
                 print(subgraph_sdl(schema) if args.federation else client_sdl(schema))
             case "serve":
-                Settings()  # refused here, clearly, rather than in each worker
+                # Refused here, clearly, rather than in each worker.
+                log_format = Settings().log_format or "json"
                 uvicorn.run(
                     "gateway.app:create_app", factory=True, host=args.host, port=args.port,
-                    workers=args.workers,
+                    workers=args.workers, log_config=logging_config(log_format), access_log=False,
                 )  # fmt: skip
             case "demo" | "simulate":
                 with contextlib.suppress(KeyboardInterrupt):
@@ -175,7 +177,12 @@ async def _demo(args: argparse.Namespace) -> None:
             for sim in simulators
         }
         app = create_app(settings.model_copy(update=upstreams))
-        server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port))
+        log_config = logging_config(settings.log_format or "text")
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app, host=args.host, port=args.port, log_config=log_config, access_log=False
+            )
+        )
         print(f"GraphiQL: http://{args.host}:{args.port}/graphql  (Ctrl-C stops everything)")
         sys.stdout.flush()
         await server.serve()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -203,6 +203,13 @@ class PersistedSettings(BaseModel):
         return self
 
 
+class TracingSettings(BaseModel):
+    # None: on when an OTLP endpoint is configured (OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT).
+    enabled: bool | None = None
+    # A span per field resolver too: costly (every field of every answer), for debugging.
+    resolver_spans: bool = False
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GATEWAY_",
@@ -224,7 +231,9 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     cors: CorsSettings = CorsSettings()
     persisted: PersistedSettings = PersistedSettings()
+    tracing: TracingSettings = TracingSettings()
     graphiql: bool = True
+    log_format: Literal["json", "text"] | None = None  # None: json for serve, text for demo
 
     def source(self, source: Source) -> SourceSettings:
         settings: SourceSettings = getattr(self, source.value)

@@ -43,12 +43,18 @@ class UpstreamError(GatewayError):
     state = SourceState.UNAVAILABLE
 
     def __init__(
-        self, source: Source, message: str, *, retry_after_seconds: int | None = None
+        self,
+        source: Source,
+        message: str,
+        *,
+        retry_after_seconds: int | None = None,
+        status: int | None = None,
     ) -> None:
         super().__init__(f"{source.name}: {message}")
         self.source = source
         self.detail = message
         self.retry_after_seconds = retry_after_seconds
+        self.status = status  # the upstream's HTTP status, when it answered (for the logs)
 
     @property
     def code(self) -> str:  # type: ignore[override]

@@ -21,7 +21,14 @@ from typing import Any
 
 from gateway.access.gate import CLIENT_SCOPE_KEY
 from gateway.api.persisted import PersistedQueryError, requested_hash
-from gateway.api.usage import LIVE_SCOPE_KEY, USAGE_SCOPE_KEY, usage_extension
+from gateway.api.usage import (
+    LIVE_SCOPE_KEY,
+    OPERATION_SCOPE_KEY,
+    USAGE_SCOPE_KEY,
+    Operation,
+    operation_name,
+    usage_extension,
+)
 from gateway.cache.backends import ByteStore
 from gateway.cache.entries import KEY_PREFIX, fingerprint
 from gateway.config import Settings
@@ -69,13 +76,16 @@ class WholeResponseCache:
         body, complete = await _read_body(receive)
         replay = _replaying(body, complete, receive)
         store: ByteStore | None = getattr(scope["app"].state, "store", None)
-        key = self._key(scope, body) if complete and store is not None else None
-        if store is None or key is None:
+        found = self._key(scope, body) if complete and store is not None else None
+        if store is None or found is None:
             await self.app(scope, replay, send)
             return
+        key, name = found
         now = time.time()
         stored = _Stored.decode(await store.read(key))
         if stored is not None and stored.fresh_until > now:
+            # Not parsed here: the operation is known by the name the request gives.
+            scope[OPERATION_SCOPE_KEY] = Operation(operation_name(name), "ok")
             credentialed = is_credentialed(scope["headers"])
             headers = cache_headers(stored.fresh_until - now, credentialed=credentialed)
             body = stored.body[:-1] + b',"extensions":' + _HIT_EXTENSIONS + b"}"
@@ -93,7 +103,8 @@ class WholeResponseCache:
         if keep is not None:
             await store.write(key, _Stored(now + ttl, keep).encode(), ttl)
 
-    def _key(self, scope: Scope, body: bytes) -> str | None:
+    def _key(self, scope: Scope, body: bytes) -> tuple[str, object] | None:
+        """The operation's key, and the operation name the request gives."""
         try:
             payload = json.loads(body)
         except (ValueError, RecursionError):
@@ -119,7 +130,7 @@ class WholeResponseCache:
             caller = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
         digest = hashlib.sha256(f"{self._deployment}\x00".encode() + caller + b"\x00")
         digest.update(operation.encode())
-        return f"{KEY_PREFIX}response:{digest.hexdigest()}"
+        return f"{KEY_PREFIX}response:{digest.hexdigest()}", payload.get("operationName")
 
 
 def _persisted_hash(extensions: Any) -> str | None:

@@ -25,13 +25,28 @@ LAYERS = (
             "gateway.graphql_http",
             "gateway.access",
             "gateway.readiness",
+            "gateway.request_observer",
+            "gateway.metrics",
+            "gateway.tracing",
         ),
     ),
     ("graphql", ("gateway.api",)),
     ("core", ("gateway.core",)),
     ("sources", ("gateway.sources",)),
-    ("machinery", ("gateway.usage", "gateway.cache", "gateway.ratelimit", "gateway.collector")),
-    ("pure", ("gateway.cursors", "gateway.query", "gateway.config", "gateway.errors")),
+    (
+        "machinery",
+        (
+            "gateway.usage",
+            "gateway.cache",
+            "gateway.ratelimit",
+            "gateway.collector",
+            "gateway.observe",
+        ),
+    ),
+    (
+        "pure",
+        ("gateway.cursors", "gateway.query", "gateway.config", "gateway.errors", "gateway.logs"),
+    ),
     ("model", ("gateway.model",)),
 )
 UPSTREAM_NAMES = re.compile(r"leezy|nexor|meetstream|salesloft|daily", re.IGNORECASE)

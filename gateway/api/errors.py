@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, UpstreamError
 
 log = logging.getLogger(__name__)
 
@@ -81,3 +81,18 @@ def add_codes(errors: list[GraphQLError]) -> list[GraphQLError]:
         extensions.setdefault("code", error_code(error))
         error.extensions = extensions
     return errors
+
+
+def log_errors(errors: list[GraphQLError]) -> None:
+    """What strawberry would log with a traceback each: an upstream failure was logged where
+    it happened (`sources.http`), a client's mistake is one line without a traceback, and
+    only the unexpected keep theirs."""
+    for error in errors:
+        original = error.original_error
+        if isinstance(original, UpstreamError):
+            continue
+        if is_client_safe(error):
+            log.info("client error", extra={"code": error_code(error), "error": error.message})
+        else:
+            path = ".".join(map(str, error.path or ()))
+            log.error("unexpected error at %s", path, exc_info=original)

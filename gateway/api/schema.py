@@ -6,7 +6,8 @@ from functools import cached_property
 from typing import Annotated, Any, cast
 
 import strawberry
-from graphql import ASTValidationRule
+from graphql import ASTValidationRule, GraphQLError
+from opentelemetry.trace import TracerProvider
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -17,10 +18,11 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.federation.schema import FederationAny, Schema
+from strawberry.types import ExecutionContext
 from strawberry.types.info import Info
 
 from gateway.api import resolvers, sdl
-from gateway.api.errors import GatewayErrors, is_client_safe
+from gateway.api.errors import GatewayErrors, is_client_safe, log_errors
 from gateway.api.execution import GatewayExecutor
 from gateway.api.inputs import (
     After,
@@ -32,6 +34,7 @@ from gateway.api.inputs import (
     ScheduledBotFilterInput,
 )
 from gateway.api.scalars import SCALARS
+from gateway.api.tracing import tracing_extension
 from gateway.api.types import (
     Lead,
     Meeting,
@@ -169,7 +172,8 @@ class Query:
 
 
 class GatewaySchema(Schema):
-    """Validates `_entities` representations before strawberry sees them.
+    """Validates `_entities` representations before strawberry sees them, and logs errors
+    as `log_errors` says.
 
     Strawberry would hand raw Python errors (KeyError...) to clients for a representation
     without `__typename` or `id`; ours answer BAD_USER_INPUT per representation.
@@ -178,6 +182,11 @@ class GatewaySchema(Schema):
     @cached_property
     def subgraph_sdl(self) -> str:
         return sdl.subgraph_sdl(self)
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        log_errors(errors)
 
     def entities_resolver(
         self, info: Info, representations: list[FederationAny]
@@ -211,7 +220,14 @@ def _representation_problem(representation: Any) -> str | None:
     return None
 
 
-def build_schema(limits: LimitSettings | None = None) -> GatewaySchema:
+def build_schema(
+    limits: LimitSettings | None = None,
+    *,
+    tracer_provider: TracerProvider | None = None,
+    resolver_spans: bool = False,
+) -> GatewaySchema:
+    """The schema; with a `tracer_provider`, the operation's spans (and the resolvers' with
+    `resolver_spans`), without one nothing of tracing."""
     limits = limits or LimitSettings()
     # The limit rules are made once: `QueryDepthLimiter`/`MaxAliasesLimiter` as per-request
     # factories make new rule classes each time, which the validation cache keys on, so
@@ -220,12 +236,18 @@ def build_schema(limits: LimitSettings | None = None) -> GatewaySchema:
         depth_rule(limits.max_depth, None),
         aliases_rule(limits.max_aliases),
     ]
+    tracing = (
+        []
+        if tracer_provider is None
+        else [tracing_extension(tracer_provider, resolver_spans=resolver_spans)]
+    )
     return GatewaySchema(
         query=Query,
         types=[Meeting, Lead, ScheduledBot],
         scalar_overrides=SCALARS,
         execution_context_class=GatewayExecutor,
         extensions=[
+            *tracing,
             lambda: UpstreamUsage(limits.max_upstream_requests),
             GatewayErrors,
             lambda: MaskErrors(should_mask_error=lambda error: not is_client_safe(error)),

@@ -23,6 +23,7 @@ from gateway.cache.upstream import UpstreamCache
 from gateway.config import SourceSettings
 from gateway.errors import UpstreamBadResponse
 from gateway.model import Lead, LeadKey, Meeting, ScheduledBot, Source
+from gateway.observe import UpstreamObserver
 from gateway.query import MeetingFilter, Ordering, Position
 from gateway.ratelimit import MemoryRateLimiter, RateLimit, RateLimiter
 from gateway.sources.http import Params, UpstreamClient
@@ -122,6 +123,7 @@ class Upstream(ABC):
         session: aiohttp.ClientSession,
         cache: UpstreamCache,
         limiter: RateLimiter | None = None,
+        observer: UpstreamObserver | None = None,
     ) -> Self:
         configured = settings.rate_limits
         client = UpstreamClient(
@@ -130,6 +132,7 @@ class Upstream(ABC):
             limiter=limiter or MemoryRateLimiter(),
             limits=cls.rate_limits if configured is None else RateLimit.of(configured),
             cost=cls.request_cost,
+            observer=observer,
         )  # fmt: skip
         return cls(client)
 

@@ -3,13 +3,17 @@
 Every upstream answer goes through `UpstreamClient.get`, so no source module deals with
 sockets, the cache, status codes it does not expect, or bodies that are not JSON. Error
 messages name the source and what went wrong, never a URL's secrets or a credential.
+What happens is told to the `UpstreamObserver` (metrics; a span per request when tracing
+is on), and each failure is logged once, without a traceback (it is expected).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
+import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,9 +34,12 @@ from gateway.errors import (
     UpstreamUnavailable,
 )
 from gateway.model import Source
+from gateway.observe import CACHE_MISS, CACHE_OUTCOMES, UpstreamObserver
 from gateway.ratelimit import MemoryRateLimiter, RateLimit, RateLimiter
 from gateway.sources.guard import CircuitBreaker, UpstreamGuard, retry_after_seconds
 from gateway.usage import ensure_budget, record, spend
+
+log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 20 * 1024 * 1024
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
@@ -66,6 +73,7 @@ class UpstreamClient:
         limiter: RateLimiter | None = None,
         limits: Sequence[RateLimit] = (),
         cost: Callable[[Params], int] = lambda _: 1,
+        observer: UpstreamObserver | None = None,
     ) -> None:
         self.source = source
         self.settings = settings
@@ -88,6 +96,7 @@ class UpstreamClient:
         self._limiter = limiter or MemoryRateLimiter()
         self._limits = tuple(limits)
         self._cost = cost
+        self._observer = observer or UpstreamObserver()
 
     async def get(
         self,
@@ -104,6 +113,25 @@ class UpstreamClient:
         accepted is cached; what it made of an entry is kept decoded for the next reader
         (`parse` returns immutable values).
         """
+        tracer = self._observer.tracer
+        if tracer is None:
+            value, _ = await self._get(path, params, parse, expected)
+            return value
+        attributes = {"source": self.source.value, "upstream.path": path}
+        with tracer.start_as_current_span(
+            f"upstream {self.source.value}", attributes=attributes
+        ) as span:
+            outcome = CACHE_MISS  # when it fails
+            try:
+                value, served = await self._get(path, params, parse, expected)
+                outcome = CACHE_OUTCOMES[served]
+                return value
+            finally:
+                span.set_attribute("cache.outcome", outcome)
+
+    async def _get(
+        self, path: str, params: Params, parse: Callable[[JsonAnswer], T], expected: Collection[int]
+    ) -> tuple[T, Served]:
         key = request_key(self._cache_scope, path, params)
         parser = f"{parse.__module__}.{parse.__qualname__}"
 
@@ -127,26 +155,42 @@ class UpstreamClient:
                     return parse(JsonAnswer(entry.status, body))
                 except UpstreamError as refused:  # a wrong shape, or a refusal in the body
                     error = refused
+            if error.status is None:
+                error.status = entry.status
             self._judge(error)
             raise error
 
-        value, served = await self._cache.get(
-            key,
-            self._freshness,
-            lambda: self._request(path, params, expected),
-            accept,
-        )
+        try:
+            value, served = await self._cache.get(
+                key,
+                self._freshness,
+                lambda: self._request(path, params, expected),
+                accept,
+            )
+        except UpstreamError:
+            self._observer.served(self.source, None)
+            raise
+        self._observer.served(self.source, served)
         if served is Served.UPSTREAM:  # a fresh answer that validated: the upstream is well
             self.guard.succeeded()
             self.health.last_success_at = datetime.now(UTC)
         else:  # requests sent are counted as they are sent
             record(self.source, served)
-        return value
+        return value, served
 
     def _judge(self, error: UpstreamError) -> None:
-        """What a failed request says of the upstream, for the next ones."""
+        """What a failed request says of the upstream, for the next ones (and the logs)."""
         if isinstance(error, UpstreamBudgetExceeded):
             return  # never sent: it says nothing of the upstream
+        log.warning(
+            "upstream failed",
+            extra={
+                "source": self.source.value,
+                "kind": error.state.value.lower(),
+                "status": error.status,
+                "detail": error.detail,
+            },
+        )
         self.health.last_error = error.message
         if isinstance(error, UpstreamRateLimited):
             self.guard.rate_limited(error.retry_after_seconds or 0)
@@ -184,28 +228,40 @@ class UpstreamClient:
         ensure_budget(self.source)  # a spent operation takes none of the vendor's budget
         await self._take_rate_limit(params)
         spend(self.source)  # again after the wait: others of the operation may have spent it
+        started = time.perf_counter()
+        outcome: str | None = None  # the status class, once known (None: cancelled)
         try:
             async with self._session.get(
                 self.base_url + path, params=list(params), headers=self._headers,
                 timeout=self._timeout, allow_redirects=False,
             ) as response:  # fmt: skip
                 status = response.status
+                outcome = f"{status // 100}xx"
                 await self._observe_rate_limit(response.headers)
                 if status >= 500 or status in (401, 403, 429):
                     raise self._status_error(status, response.headers.get("Retry-After"))
                 if not 200 <= status < 300 and status not in expected:
-                    raise UpstreamBadResponse(self.source, f"rejected the request ({status})")
+                    raise UpstreamBadResponse(
+                        self.source, f"rejected the request ({status})", status=status
+                    )
                 body = await _read_capped(response)
         except TimeoutError:
+            outcome = "timeout"
             raise UpstreamTimeout(
                 self.source, f"no answer within {self._timeout.total:g} s"
             ) from None
         except aiohttp.ClientError as error:
+            outcome = "connection"
             raise _Retryable(
                 UpstreamUnavailable(self.source, f"connection failed ({type(error).__name__})")
             ) from None
+        finally:
+            if outcome is not None:
+                self._observer.sent(self.source, outcome, time.perf_counter() - started)
         if body is None:
-            raise UpstreamBadResponse(self.source, "answered with a body over the size limit")
+            raise UpstreamBadResponse(
+                self.source, "answered with a body over the size limit", status=status
+            )
         return status, body
 
     async def _take_rate_limit(self, params: Params) -> None:
@@ -222,6 +278,7 @@ class UpstreamClient:
                     "its rate limit is spent (counted by the gateway)",
                     retry_after_seconds=math.ceil(wait),
                 )
+            self._observer.waited(self.source, wait)
             await asyncio.sleep(wait)
 
     async def _observe_rate_limit(self, headers: Mapping[str, str]) -> None:
@@ -232,15 +289,18 @@ class UpstreamClient:
 
     def _status_error(self, status: int, retry_after: str | None) -> UpstreamError:
         if status in (401, 403):
-            return UpstreamUnauthorized(self.source, f"refused the credentials ({status})")
+            return UpstreamUnauthorized(
+                self.source, f"refused the credentials ({status})", status=status
+            )
         if status == 429:
             seconds = retry_after_seconds(retry_after)
             return UpstreamRateLimited(
                 self.source,
                 "rate limit exceeded",
                 retry_after_seconds=self._default_retry_after if seconds is None else seconds,
+                status=status,
             )
-        failed = UpstreamUnavailable(self.source, f"server error ({status})")
+        failed = UpstreamUnavailable(self.source, f"server error ({status})", status=status)
         return _Retryable(failed) if status in RETRYABLE_STATUSES else failed
 
 
@@ -248,7 +308,7 @@ class _Retryable(UpstreamError):
     """Wraps a failure worth another attempt; the wrapped error is what the caller sees."""
 
     def __init__(self, final: UpstreamError) -> None:
-        super().__init__(final.source, final.detail)
+        super().__init__(final.source, final.detail, status=final.status)
         self.final = final
 
 

@@ -13,6 +13,7 @@ import aiohttp
 from gateway.cache.upstream import UpstreamCache
 from gateway.config import Settings
 from gateway.model import Source
+from gateway.observe import UpstreamObserver
 from gateway.ratelimit import MemoryRateLimiter, RateLimiter
 from gateway.sources.base import BotSource, LeadSource, MeetingSource, Upstream
 from gateway.sources.daily import DailySource
@@ -64,12 +65,13 @@ def build_sources(
     cache: UpstreamCache,
     upstreams: tuple[type[Upstream], ...] = UPSTREAMS,
     limiter: RateLimiter | None = None,
+    observer: UpstreamObserver | None = None,
 ) -> Sources:
-    """The enabled upstreams (built in the app lifespan, with its one session, cache and
-    rate limiter)."""
+    """The enabled upstreams (built in the app lifespan, with its one session, cache, rate
+    limiter and observer)."""
     limiter = limiter or MemoryRateLimiter()
     built = [
-        kind.create(settings.source(kind.source), session, cache, limiter)
+        kind.create(settings.source(kind.source), session, cache, limiter, observer)
         for kind in upstreams
         if settings.source(kind.source).enabled
     ]

@@ -19,6 +19,7 @@ from typing import Any
 from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.access.gate import CLIENT_SCOPE_KEY
 from gateway.api.usage import (
     OPERATION_SCOPE_KEY,
     UNKNOWN_OPERATION,
@@ -33,7 +34,6 @@ from gateway.usage import Usage
 log = logging.getLogger("gateway.requests")
 
 HEADER = b"x-request-id"
-CLIENT_SCOPE_KEY = "gateway.client"  # set by the authentication: who the client is
 SAFE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 UNLOGGED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # probes and scrapes
 

@@ -5,6 +5,7 @@ from the app in process, and from a real `meetings-gateway serve` on stdout."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import json
 import logging
@@ -22,9 +23,8 @@ import aiohttp
 import pytest
 
 from gateway.app import create_app
-from gateway.config import Settings
+from gateway.config import AuthSettings, Settings
 from gateway.logs import JsonFormatter
-from gateway.request_observer import CLIENT_SCOPE_KEY
 from gateway.simulators.cluster import Simulators
 from gateway.simulators.faults import Fault, FaultKind
 from tests.conftest import REFERENCE_NOW
@@ -125,7 +125,7 @@ async def test_the_lines_of_a_request_carry_its_id_and_say_what_happened(
     assert (failed["source"], failed["kind"], failed["status"]) == ("daily", "unavailable", 503)
     assert "traceback" not in failed  # expected: no traceback
     assert request["message"] == "request"
-    assert request["client"] == "127.0.0.1"
+    assert request["client"] == "ip:127.0.0.1"  # the gate's identity when auth is off
     assert (request["method"], request["path"], request["status"]) == ("POST", "/graphql", 200)
     assert (request["operation"], request["outcome"]) == ("Daily", "partial")
     assert request["duration_ms"] > 0
@@ -146,23 +146,16 @@ async def test_the_lines_of_a_request_carry_its_id_and_say_what_happened(
 async def test_the_client_is_the_identity_the_authentication_gives(
     settings: Settings, http: aiohttp.ClientSession, log_lines: io.StringIO
 ) -> None:
-    app = create_app(settings, clock=lambda: REFERENCE_NOW)
-    inner = app.build_middleware_stack
-
-    def with_identity() -> Any:  # what the authentication leaves in the scope
-        stack = inner()
-
-        async def identified(scope: Any, receive: Any, send: Any) -> None:
-            scope[CLIENT_SCOPE_KEY] = "key:3f2a9c1b"
-            await stack(scope, receive, send)
-
-        return identified
-
-    app.build_middleware_stack = with_identity  # type: ignore[method-assign]
+    key = "k3y-of-one-client"
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    auth = AuthSettings(api_keys=[digest])
+    app = create_app(settings.model_copy(update={"auth": auth}), clock=lambda: REFERENCE_NOW)
     async with serving(app) as url:
-        await post(http, url, "{ sources { source } }", {"X-Request-ID": "identified"})
+        headers = {"X-Request-ID": "identified", "Authorization": f"Bearer {key}"}
+        await post(http, url, "{ sources { source } }", headers)
     (line,) = [line for line in parsed(log_lines) if line.get("request_id") == "identified"]
-    assert line["client"] == "key:3f2a9c1b"
+    assert line["client"] == f"key:{digest[:12]}"
+    assert key not in log_lines.getvalue()
 
 
 async def test_an_unexpected_exception_is_logged_with_its_traceback_and_request_id(

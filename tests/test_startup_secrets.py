@@ -81,11 +81,11 @@ async def test_an_unreachable_redis_is_not_ready_and_its_password_is_never_print
         CLI, "serve", "--port", "0", env=environment(GATEWAY_CACHE__URL=url), cwd=tmp_path,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
-    assert process.stderr is not None
-    printed = b""
+    assert process.stdout is not None
+    printed = b""  # serve logs JSON lines on stdout
     try:
         while not (found := RUNNING.search(printed.decode())):
-            line = await asyncio.wait_for(process.stderr.readline(), 30)
+            line = await asyncio.wait_for(process.stdout.readline(), 30)
             assert line, f"serve stopped: {printed.decode()}"
             printed += line
         async with aiohttp.ClientSession() as http:
@@ -100,11 +100,11 @@ async def test_an_unreachable_redis_is_not_ready_and_its_password_is_never_print
                 pass
     finally:
         process.terminate()
-        stdout, rest = await asyncio.wait_for(process.communicate(), 30)
+        rest, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert body["status"] == "unready"
     assert body["cache"] == {"backend": "redis", "reachable": False, "error": "ConnectionError"}
     assert PASSWORD.encode() not in raw
-    assert PASSWORD.encode() not in printed + rest + stdout
+    assert PASSWORD.encode() not in printed + rest + stderr
 
 
 def test_rediss_is_accepted_and_speaks_tls() -> None:

@@ -154,6 +154,11 @@ class MeetingOrderInput:
         return query.Ordering(self.field, self.direction)
 
 
+MeetingOrderBy = Annotated[
+    MeetingOrderInput | None, strawberry.argument(description="Default: START_TIME DESC.")
+]
+
+
 @strawberry.input(
     name="ScheduledBotFilter",
     description="Which bots to list. Every condition given must hold (AND).",

@@ -30,7 +30,7 @@ from gateway.api.inputs import (
     First,
     Last,
     MeetingFilterInput,
-    MeetingOrderInput,
+    MeetingOrderBy,
     ScheduledBotFilterInput,
 )
 from gateway.api.scalars import SCALARS
@@ -86,10 +86,7 @@ class Query:
             MeetingFilterInput | None,
             strawberry.argument(description="Which meetings; default: all of them."),
         ] = None,
-        order_by: Annotated[
-            MeetingOrderInput | None,
-            strawberry.argument(description="Default: START_TIME DESC."),
-        ] = None,
+        order_by: MeetingOrderBy = None,
     ) -> MeetingConnection:
         page = await resolvers.meetings(info, first, after, last, before, filter, order_by)
         return MeetingConnection.from_page(page)

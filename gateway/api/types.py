@@ -23,7 +23,14 @@ from gateway.api.enums import (
     MeetingStatus,
     ScheduledBotStatus,
 )
-from gateway.api.inputs import After, Before, First, Last, MeetingFilterInput, MeetingOrderInput
+from gateway.api.inputs import (
+    After,
+    Before,
+    First,
+    Last,
+    MeetingFilterInput,
+    MeetingOrderBy,
+)
 from gateway.core import gateway as core
 
 ID_DESCRIPTION = "The Globally Unique ID of this object"
@@ -88,10 +95,7 @@ class Lead(Node):
             MeetingFilterInput | None,
             strawberry.argument(description="Further conditions (AND); default: none."),
         ] = None,
-        order_by: Annotated[
-            MeetingOrderInput | None,
-            strawberry.argument(description="Default: START_TIME DESC."),
-        ] = None,
+        order_by: MeetingOrderBy = None,
     ) -> MeetingConnection:
         page = await resolvers.meetings(
             info, first, after, last, before, filter, order_by, lead_node_id=self.node_id

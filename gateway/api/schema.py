@@ -13,7 +13,6 @@ from strawberry.extensions import (
     MaskErrors,
     MaxTokensLimiter,
     ParserCache,
-    ValidationCache,
 )
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
@@ -46,10 +45,11 @@ from gateway.api.types import (
     to_node,
 )
 from gateway.api.usage import UpstreamUsage
+from gateway.api.validation import ValidationByShape
 from gateway.config import LimitSettings
 from gateway.errors import BadUserInput
 
-CACHE_SIZE = 512  # parsed and validated documents kept per process
+CACHE_SIZE = 512  # parsed documents kept per process (validation: `validation.VALID_SHAPES`)
 AN_ID = "A global id (`Meeting.id`, `Lead.id` or `ScheduledBot.id`)."
 
 
@@ -251,6 +251,6 @@ def build_schema(
             lambda: AddValidationRules(limit_rules),
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
             lambda: ParserCache(maxsize=CACHE_SIZE),
-            lambda: ValidationCache(maxsize=CACHE_SIZE),
+            ValidationByShape,
         ],
     )

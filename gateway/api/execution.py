@@ -94,9 +94,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
             name = details[0].node.name.value
             plain = fields.get(name)
             if plain is not None:
-                value = self._complete(
-                    plain.type, getattr(source_value, plain.attribute, FAILED), details
-                )
+                value = self._read(plain, source_value, details)
             elif name == TYPENAME:
                 value = parent_type.name
             else:

@@ -4,12 +4,12 @@ fields that need I/O call `resolvers` and wrap what they return.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Awaitable, Mapping
 from datetime import datetime
 from typing import Annotated, cast
 
 import strawberry
+from strawberry.relay.utils import to_base64
 from strawberry.scalars import JSON
 
 from gateway import model
@@ -46,7 +46,8 @@ class Node:
 
 
 def global_id(type_name: str, node_id: str) -> strawberry.ID:
-    return strawberry.ID(base64.b64encode(f"{type_name}:{node_id}".encode()).decode())
+    # strawberry's encoding, the twin of the decoding `inputs.parse_global_id` uses
+    return strawberry.ID(to_base64(type_name, node_id))
 
 
 @strawberry.federation.type(

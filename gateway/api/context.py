@@ -23,6 +23,8 @@ class Context(BaseContext):
         self.live = False  # the answer shows live state (health): never cached whole
         self._bots: asyncio.Future[BotListing] | None = None
         self.meeting_by_event = DataLoader[str, Meeting | None](self._load_meetings_by_event)
+        # What `meeting_by_event` found for a page of bots, to read without awaiting.
+        self.meetings_by_event: dict[str, Meeting | None] = {}
         self.lead = DataLoader[LeadKey, Lead | None](self._load_leads)
         self.meeting = DataLoader[str, Meeting | None](self._load_meetings)
 

@@ -3,10 +3,11 @@
 graphql-core resolves every field alike: a path, a resolve-info object, strawberry's
 resolver wrappers, an awaitable check, then completion by type, about a dozen calls for
 what is one `getattr` on our immutable records. A merged page asks hundreds of such
-fields. So `execute_fields` here completes *plain* fields itself — attributes without a
-resolver or arguments, whose whole selection below is plain too (scalars, enums, objects
-and lists of them) — and hands the rest (resolvers, anything abstract or deferred) to
-graphql-core. A plain value that would be an error (a null where the schema says non-null,
+fields. So `execute_fields` here completes *plain* fields itself — attributes, or
+synchronous functions of the parent value alone (`root`, no arguments, no info), whose
+whole selection below is plain too (scalars, enums, objects and lists of them) — and hands
+the rest (resolvers that take arguments or info or await, anything abstract or deferred)
+to graphql-core. A plain value that would be an error (a null where the schema says non-null,
 a value its scalar refuses) is handed over as well, so graphql-core's own rules produce the
 error, its path and the nulls around it; plain completion has no side effects, so doing it
 again there changes nothing.
@@ -14,6 +15,8 @@ again there changes nothing.
 
 from __future__ import annotations
 
+import inspect
+import operator
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, NamedTuple, cast
@@ -46,7 +49,7 @@ FAILED: Final = _Failed()
 
 
 class PlainField(NamedTuple):
-    attribute: str
+    read: Callable[[Any], Any]  # the field's value for its parent value
     type: GraphQLOutputType
     coerce: Callable[[Any], Any] | None  # a scalar's or enum's, the common case made short
 
@@ -57,18 +60,37 @@ _plain_fields: weakref.WeakKeyDictionary[GraphQLObjectType, Mapping[str, PlainFi
 
 
 def plain_fields(object_type: GraphQLObjectType) -> Mapping[str, PlainField]:
-    """The fields of `object_type` that strawberry resolves by reading an attribute."""
+    """The fields of `object_type` whose value is a function of the parent value alone."""
     found = _plain_fields.get(object_type)
     if found is None:
         found = _plain_fields[object_type] = {
-            name: PlainField(definition.python_name, field.type, _coerce(field.type))
+            name: PlainField(read, field.type, _coerce(field.type))
             for name, field in object_type.fields.items()
             if isinstance(definition := (field.extensions or {}).get(DEFINITION), StrawberryField)
-            and definition.is_basic_field  # no resolver: strawberry would `getattr`
             and not definition.extensions
             and not field.args
+            and (read := _reader(definition)) is not None
         }
     return found
+
+
+def _reader(definition: StrawberryField) -> Callable[[Any], Any] | None:
+    """How strawberry gets the field's value from its parent value, when that is all it
+    takes: an attribute (no resolver), or a synchronous resolver whose one parameter is the
+    parent value (`root`, `self` or `parent`), which strawberry calls with it alone."""
+    resolver = definition.base_resolver
+    if resolver is None:
+        return operator.attrgetter(definition.python_name)
+    parameters = list(resolver.signature.parameters.values())
+    parent = resolver.root_parameter or resolver.self_parameter or resolver.parent_parameter
+    if (
+        resolver.is_async
+        or len(parameters) != 1
+        or parameters[0] is not parent
+        or parameters[0].kind is inspect.Parameter.KEYWORD_ONLY
+    ):
+        return None
+    return cast(Callable[[Any], Any], resolver.wrapped_func)
 
 
 def _coerce(type_: GraphQLOutputType) -> Callable[[Any], Any] | None:
@@ -113,8 +135,11 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         return _in_order_later(grouped_field_set, done, others)
 
     def _read(self, field: PlainField, source: Any, details: FieldDetailsList) -> Any:
-        value = getattr(source, field.attribute, FAILED)
-        if field.coerce is None or value is None or value is FAILED:
+        try:
+            value = field.read(source)
+        except Exception:
+            return FAILED  # graphql-core calls it again and reports the error
+        if field.coerce is None or value is None:
             return self._complete(field.type, value, details)
         try:
             coerced = field.coerce(value)
@@ -124,8 +149,6 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _complete(self, type_: GraphQLOutputType, value: Any, details: FieldDetailsList) -> Any:
         """`value` completed as `type_` requires, or FAILED."""
-        if value is FAILED:  # no such attribute
-            return FAILED
         if isinstance(type_, GraphQLNonNull):
             if value is None:
                 return FAILED
@@ -166,9 +189,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
             plain = fields.get(name)
             if plain is None:
                 return FAILED
-            sub_value = self._complete(
-                plain.type, getattr(value, plain.attribute, FAILED), sub_details
-            )
+            sub_value = self._read(plain, value, sub_details)
             if sub_value is FAILED:
                 return FAILED
             completed[response_name] = sub_value

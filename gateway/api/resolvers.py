@@ -1,7 +1,7 @@
 """Resolvers: check GraphQL arguments, call the core, report what it survived.
 
 Kept thin on purpose: what to fetch and how to merge lives in `gateway.core`. They return
-the core's records; `types` (which calls them) wraps those in GraphQL types, so the
+the core's records, which `types` (which calls them) declares as GraphQL types, so the
 dependency runs one way.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import strawberry
@@ -119,9 +119,6 @@ async def scheduled_bot(info: Info, id: str) -> model.ScheduledBot | None:
 class BotsAnswer(NamedTuple):
     page: BotsPage
     outcome: SourceOutcome  # what the bot source did (an empty page when it failed)
-    # The meetings of the page's bots by calendar event, when the page asks for them and
-    # they were found; None leaves each bot's `meeting` to look its own up.
-    meetings: Mapping[str, model.Meeting | None] | None
 
 
 async def scheduled_bots(
@@ -132,16 +129,16 @@ async def scheduled_bots(
     bot_filter = BotFilter() if filter is None else filter.to_domain()
     listing = await _bots(info)
     page = page_of_bots(listing.bots, bot_filter, first, after)
-    meetings = None
     if _selects(info, "edges.node.meeting"):
         events = sorted({e.bot.calendar_event_id for e in page.edges if e.bot.calendar_event_id})
+        ctx = context(info)
         try:
-            found = await context(info).meeting_by_event.load_many(events)
+            found = await ctx.meeting_by_event.load_many(events)
         except UpstreamError:
             pass  # each bot's `meeting` then fails at its own path, as without the batch
         else:
-            meetings = dict(zip(events, found, strict=True))
-    return BotsAnswer(page, listing.outcome, meetings)
+            ctx.meetings_by_event.update(zip(events, found, strict=True))
+    return BotsAnswer(page, listing.outcome)
 
 
 async def bots_of_meeting(info: Info, calendar_ids: tuple[str, ...]) -> list[model.ScheduledBot]:
@@ -161,10 +158,17 @@ async def _bots(info: Info) -> BotListing:
     return listing
 
 
-async def meeting_of_bot(info: Info, calendar_event_id: str | None) -> model.Meeting | None:
+def meeting_of_bot(
+    info: Info, calendar_event_id: str | None
+) -> model.Meeting | Awaitable[model.Meeting | None] | None:
+    """The meeting a bot joins: at once when its page looked it up (no awaitable per bot for
+    graphql-core to gather), else looked up (batched with the other bots' by the loader)."""
     if calendar_event_id is None:
         return None
-    return await context(info).meeting_by_event.load(calendar_event_id)
+    ctx = context(info)
+    if calendar_event_id in ctx.meetings_by_event:
+        return ctx.meetings_by_event[calendar_event_id]
+    return ctx.meeting_by_event.load(calendar_event_id)
 
 
 def sources(info: Info) -> list[SourceHealth]:

@@ -20,6 +20,7 @@ from strawberry.federation.schema import FederationAny, Schema
 from strawberry.types import ExecutionContext
 from strawberry.types.info import Info
 
+from gateway import model
 from gateway.api import resolvers, sdl
 from gateway.api.errors import GatewayErrors, is_client_safe, log_errors
 from gateway.api.execution import GatewayExecutor
@@ -42,11 +43,11 @@ from gateway.api.types import (
     ScheduledBot,
     ScheduledBotConnection,
     SourceHealth,
-    to_node,
 )
 from gateway.api.usage import UpstreamUsage
 from gateway.api.validation import ValidationByShape
 from gateway.config import LimitSettings
+from gateway.core import gateway as core
 from gateway.errors import BadUserInput
 
 CACHE_SIZE = 512  # parsed documents kept per process (validation: `validation.VALID_SHAPES`)
@@ -61,19 +62,21 @@ class SubgraphService:
 @strawberry.type(name="Query", description="Meetings, leads and bots of five meeting APIs.")
 class Query:
     @strawberry.field(
+        graphql_type=Node | None,
         description="Any Meeting, Lead or ScheduledBot by its global id (Relay refetch); null "
         "when the upstream does not know it. Not part of the subgraph schema: in a "
-        "supergraph, `node` belongs to one subgraph (see the README's Federation section)."
+        "supergraph, `node` belongs to one subgraph (see the README's Federation section).",
     )
     async def node(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description=AN_ID)]
-    ) -> Node | None:
-        return to_node(await resolvers.node(info, id))
+    ) -> resolvers.Node | None:
+        return await resolvers.node(info, id)
 
     @strawberry.field(
+        graphql_type=MeetingConnection,
         description="Meetings of every source (Leezy, Nexor, Salesloft, Daily), merged into "
         "one order. Default: 20 a page, START_TIME DESC. A failing source leaves its meetings "
-        "out, says so in `sources` and `errors[]`, and never fails the page."
+        "out, says so in `sources` and `errors[]`, and never fails the page.",
     )
     async def meetings(
         self,
@@ -87,25 +90,25 @@ class Query:
             strawberry.argument(description="Which meetings; default: all of them."),
         ] = None,
         order_by: MeetingOrderBy = None,
-    ) -> MeetingConnection:
-        page = await resolvers.meetings(info, first, after, last, before, filter, order_by)
-        return MeetingConnection.from_page(page)
+    ) -> core.MeetingsPage:
+        return await resolvers.meetings(info, first, after, last, before, filter, order_by)
 
     @strawberry.field(
+        graphql_type=Meeting | None,
         description="One meeting by its global id; null when the upstream does not know it, "
-        "or (with an error) when the upstream failed."
+        "or (with an error) when the upstream failed.",
     )
     async def meeting(
         self,
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="A `Meeting.id`.")],
-    ) -> Meeting | None:
-        found = await resolvers.meeting(info, id)
-        return None if found is None else Meeting.from_model(found)
+    ) -> model.Meeting | None:
+        return await resolvers.meeting(info, id)
 
     @strawberry.field(
+        graphql_type=Lead | None,
         description="A Nexor lead or a Salesloft person by its global id; null when unknown, "
-        "or (with an error) when the upstream failed."
+        "or (with an error) when the upstream failed.",
     )
     async def lead(
         self,
@@ -117,13 +120,13 @@ class Query:
                 "`Lead:salesloft:<person id>`."
             ),
         ],
-    ) -> Lead | None:
-        found = await resolvers.lead(info, id)
-        return None if found is None else Lead.from_model(found)
+    ) -> model.Lead | None:
+        return await resolvers.lead(info, id)
 
     @strawberry.field(
+        graphql_type=list[Lead | None],
         description="Several leads at once, in the order asked; an unknown one is null, a "
-        "failed one null with its error."
+        "failed one null with its error.",
     )
     async def leads(
         self,
@@ -131,16 +134,15 @@ class Query:
         ids: Annotated[
             list[strawberry.ID], strawberry.argument(description="`Lead.id`s, at most 100.")
         ],
-    ) -> list[Lead | None]:
-        found = await resolvers.leads(info, ids)
+    ) -> list[model.Lead | BaseException | None]:
         # A lead that failed stays in the list as its error: graphql-core raises it at that
         # item, which becomes null with the error, and the other leads still answer.
-        wrapped = [lead if isinstance(lead, BaseException) else to_node(lead) for lead in found]
-        return cast(list[Lead | None], wrapped)
+        return await resolvers.leads(info, ids)
 
     @strawberry.field(
+        graphql_type=ScheduledBotConnection,
         description="MeetStream's scheduled bots, earliest join first. Default: 20 a page. "
-        "When MeetStream fails the page is empty, with its state in `sources`."
+        "When MeetStream fails the page is empty, with its state in `sources`.",
     )
     async def scheduled_bots(
         self,
@@ -151,16 +153,15 @@ class Query:
             ScheduledBotFilterInput | None,
             strawberry.argument(description="Which bots; default: all of them."),
         ] = None,
-    ) -> ScheduledBotConnection:
-        return ScheduledBotConnection.from_answer(
-            await resolvers.scheduled_bots(info, first, after, filter)
-        )
+    ) -> resolvers.BotsAnswer:
+        return await resolvers.scheduled_bots(info, first, after, filter)
 
     @strawberry.field(
-        description="Each upstream: configured or not, and its last contact. Never a credential."
+        graphql_type=list[SourceHealth],
+        description="Each upstream: configured or not, and its last contact. Never a credential.",
     )
-    def sources(self, info: Info) -> list[SourceHealth]:
-        return [SourceHealth.from_model(health) for health in resolvers.sources(info)]
+    def sources(self, info: Info) -> list[core.SourceHealth]:
+        return resolvers.sources(info)
 
     @strawberry.field(name="_service")
     def service(self, info: Info) -> SubgraphService:
@@ -203,7 +204,7 @@ class GatewaySchema(Schema):
 
 
 async def _entity(info: Info, representation: dict[str, Any]) -> Any:
-    return to_node(await resolvers.entity(info, representation["__typename"], representation))
+    return await resolvers.entity(info, representation["__typename"], representation)
 
 
 def _representation_problem(representation: Any) -> str | None:

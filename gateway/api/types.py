@@ -1,10 +1,16 @@
-"""GraphQL object types. Leaf fields are plain attributes copied from the model (fast);
-fields that need I/O call `resolvers` and wrap what they return.
+"""GraphQL object types, resolved straight from the model's and the core's records.
+
+These classes declare the schema; their values are the immutable records the sources keep
+(`model.Meeting`, `core.MeetingsPage`...), read as they are: nothing is copied per query,
+and a field costs only when it is selected. Fields named as the record's attributes read
+them; the few that differ are small functions of their record (`root`), which the executor
+calls directly (`execution`); fields that need I/O call `resolvers`. Each type's
+`is_type_of` names the record it stands for, which resolves `Node` and `_Entity`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated, cast
 
@@ -32,15 +38,16 @@ from gateway.api.inputs import (
     MeetingOrderBy,
 )
 from gateway.core import gateway as core
+from gateway.core.bots import BotEdge, BotsPage
 
 ID_DESCRIPTION = "The Globally Unique ID of this object"
 
 
 @strawberry.interface(name="Node", description="An object with a Globally Unique ID")
 class Node:
-    """Relay's interface. Its `id` is a plain attribute (base64 of `<type>:<node id>`, as
-    strawberry's relay ids), set when the object is made: strawberry's `relay.Node` would
-    build it in a resolver for every object of every page."""
+    """Relay's interface. Each type's `id` is a function of its record (base64 of
+    `<type>:<node id>`, as strawberry's relay ids), made only when selected: strawberry's
+    `relay.Node` would resolve it through a resolver per object."""
 
     id: strawberry.ID = strawberry.field(description=ID_DESCRIPTION)
 
@@ -48,6 +55,36 @@ class Node:
 def global_id(type_name: str, node_id: str) -> strawberry.ID:
     # strawberry's encoding, the twin of the decoding `inputs.parse_global_id` uses
     return strawberry.ID(to_base64(type_name, node_id))
+
+
+def _lead_id(root: model.Lead) -> strawberry.ID:
+    return global_id("Lead", root.key.node_id)
+
+
+def _lead_source(root: model.Lead) -> model.Source:
+    return root.key.source
+
+
+def _lead_source_id(root: model.Lead) -> str:
+    return root.key.source_id
+
+
+async def _lead_meetings(
+    root: model.Lead,
+    info: strawberry.Info,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
+    filter: Annotated[
+        MeetingFilterInput | None,
+        strawberry.argument(description="Further conditions (AND); default: none."),
+    ] = None,
+    order_by: MeetingOrderBy = None,
+) -> core.MeetingsPage:
+    return await resolvers.meetings(
+        info, first, after, last, before, filter, order_by, lead_node_id=root.key.node_id
+    )
 
 
 @strawberry.federation.type(
@@ -58,10 +95,13 @@ def global_id(type_name: str, node_id: str) -> strawberry.ID:
     "`Lead:salesloft:<person id>`, so a client holding the upstream id can build it.",
 )
 class Lead(Node):
-    node_id: strawberry.Private[str]
-    source: MeetingSource = strawberry.field(description="NEXOR or SALESLOFT.")
+    id: strawberry.ID = strawberry.field(resolver=_lead_id, description=ID_DESCRIPTION)
+    source: MeetingSource = strawberry.field(
+        resolver=_lead_source, description="NEXOR or SALESLOFT."
+    )
     source_id: str = strawberry.field(
-        description="The upstream id: a Nexor lead UUID, or a Salesloft person id as text."
+        resolver=_lead_source_id,
+        description="The upstream id: a Nexor lead UUID, or a Salesloft person id as text.",
     )
     name: str | None = strawberry.field(
         description="Full name as the sales system gives it; null when it has none."
@@ -70,38 +110,16 @@ class Lead(Node):
         description="Email address as the sales system gives it; null when it has none."
     )
 
-    @classmethod
-    def from_model(cls, lead: model.Lead) -> Lead:
-        return cls(
-            id=global_id("Lead", lead.key.node_id),
-            node_id=lead.key.node_id,
-            source=lead.key.source,
-            source_id=lead.key.source_id,
-            name=lead.name,
-            email=lead.email,
-        )
-
-    @strawberry.field(
+    meetings: core.MeetingsPage = strawberry.field(
+        resolver=_lead_meetings,
+        graphql_type=Annotated["MeetingConnection", strawberry.lazy("gateway.api.types")],
         description="This lead's meetings, merged across sources (Nexor and Salesloft), as "
-        "`Query.meetings` with this lead in `leadIds`."
+        "`Query.meetings` with this lead in `leadIds`.",
     )
-    async def meetings(
-        self,
-        info: strawberry.Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-        filter: Annotated[
-            MeetingFilterInput | None,
-            strawberry.argument(description="Further conditions (AND); default: none."),
-        ] = None,
-        order_by: MeetingOrderBy = None,
-    ) -> MeetingConnection:
-        page = await resolvers.meetings(
-            info, first, after, last, before, filter, order_by, lead_node_id=self.node_id
-        )
-        return MeetingConnection.from_page(page)
+
+    @classmethod
+    def is_type_of(cls, obj: object, info: object) -> bool:
+        return isinstance(obj, model.Lead)
 
 
 @strawberry.type(
@@ -136,18 +154,17 @@ class Attendee:
         description="The lead this attendee is (Nexor's lead, a Salesloft person); null otherwise."
     )
 
-    @classmethod
-    def from_model(cls, attendee: model.Attendee) -> Attendee:
-        return cls(
-            name=attendee.name,
-            email=attendee.email,
-            phone=attendee.phone,
-            is_organizer=attendee.is_organizer,
-            response_status=attendee.response_status,
-            joined_at=attendee.joined_at,
-            duration_seconds=attendee.duration_seconds,
-            lead=None if attendee.lead is None else Lead.from_model(attendee.lead),
-        )
+
+def _meeting_id(root: model.Meeting) -> strawberry.ID:
+    return global_id("Meeting", root.node_id)
+
+
+def _raw(root: model.Meeting) -> JSON:
+    return cast(JSON, dict(root.raw))  # a JSON object again (the record's view is read-only)
+
+
+async def _meeting_bots(root: model.Meeting, info: strawberry.Info) -> list[model.ScheduledBot]:
+    return await resolvers.bots_of_meeting(info, root.calendar_ids)
 
 
 @strawberry.federation.type(
@@ -158,7 +175,7 @@ class Attendee:
     "`Meeting:nexor:<lead UUID>:<meeting id>`).",
 )
 class Meeting(Node):
-    node_id: strawberry.Private[str]
+    id: strawberry.ID = strawberry.field(resolver=_meeting_id, description=ID_DESCRIPTION)
     source: MeetingSource = strawberry.field(
         description="Where it comes from: LEEZY, NEXOR, SALESLOFT or DAILY."
     )
@@ -227,49 +244,30 @@ class Meeting(Node):
         description="When it last changed (Leezy, Salesloft); null for Nexor and Daily. In UTC."
     )
     raw: JSON | None = strawberry.field(
+        resolver=_raw,
         description="The upstream record as received (its shape is the vendor's): for what "
-        "the normalized fields leave out."
+        "the normalized fields leave out.",
     )
-    calendar_ids: strawberry.Private[tuple[str, ...]]
+    bots: list[model.ScheduledBot] = strawberry.field(
+        resolver=_meeting_bots,
+        graphql_type=list[Annotated["ScheduledBot", strawberry.lazy("gateway.api.types")]],
+        description="MeetStream bots scheduled to join it, found by its calendar event (only "
+        "Salesloft meetings have one); empty when MeetStream failed, with an error.",
+    )
 
     @classmethod
-    def from_model(cls, meeting: model.Meeting) -> Meeting:
-        attendees = [Attendee.from_model(a) for a in meeting.attendees]
-        organizer = next((a for a in attendees if a.is_organizer), None)
-        return cls(
-            id=global_id("Meeting", meeting.node_id),
-            node_id=meeting.node_id,
-            source=meeting.source,
-            source_id=meeting.source_id,
-            title=meeting.title,
-            description=meeting.description,
-            status=meeting.status,
-            source_status=meeting.source_status,
-            start_time=meeting.start_time,
-            end_time=meeting.end_time,
-            duration_minutes=meeting.duration_minutes,
-            timezone=meeting.timezone,
-            meeting_url=meeting.meeting_url,
-            platform=meeting.platform,
-            location_type=meeting.location_type,
-            attendees=attendees,
-            organizer=organizer,
-            lead=None if meeting.lead is None else Lead.from_model(meeting.lead),
-            cancelled_at=meeting.cancelled_at,
-            cancellation_reason=meeting.cancellation_reason,
-            created_at=meeting.created_at,
-            updated_at=meeting.updated_at,
-            raw=cast(JSON, dict(meeting.raw)),  # a JSON object again (the view is read-only)
-            calendar_ids=meeting.calendar_ids,
-        )
+    def is_type_of(cls, obj: object, info: object) -> bool:
+        return isinstance(obj, model.Meeting)
 
-    @strawberry.field(
-        description="MeetStream bots scheduled to join it, found by its calendar event (only "
-        "Salesloft meetings have one); empty when MeetStream failed, with an error."
-    )
-    async def bots(self, info: strawberry.Info) -> list[ScheduledBot]:
-        found = await resolvers.bots_of_meeting(info, self.calendar_ids)
-        return [ScheduledBot.from_model(bot) for bot in found]
+
+def _bot_id(root: model.ScheduledBot) -> strawberry.ID:
+    return global_id("ScheduledBot", root.node_id)
+
+
+def _bot_meeting(
+    root: model.ScheduledBot, info: strawberry.Info
+) -> model.Meeting | Awaitable[model.Meeting | None] | None:
+    return resolvers.meeting_of_bot(info, root.calendar_event_id)
 
 
 @strawberry.federation.type(
@@ -279,7 +277,7 @@ class Meeting(Node):
     "base64 of `ScheduledBot:meetstream:<botId>`.",
 )
 class ScheduledBot(Node):
-    node_id: strawberry.Private[str]
+    id: strawberry.ID = strawberry.field(resolver=_bot_id, description=ID_DESCRIPTION)
     bot_id: str = strawberry.field(description="MeetStream's bot id.")
     platform: MeetingPlatform = strawberry.field(
         description="Where it joins; OTHER for a platform MeetStream adds later."
@@ -300,43 +298,16 @@ class ScheduledBot(Node):
         description="The key it was scheduled under, which keeps one bot per meeting; null "
         "when none was given."
     )
-    # Its meeting, when its page looked the meetings of its bots up together.
-    known_meeting: strawberry.Private[model.Meeting | None] = None
-    meeting_known: strawberry.Private[bool] = False
-
-    @classmethod
-    def from_model(
-        cls, bot: model.ScheduledBot, meetings: Mapping[str, model.Meeting | None] | None = None
-    ) -> ScheduledBot:
-        event = bot.calendar_event_id
-        return cls(
-            id=global_id("ScheduledBot", bot.node_id),
-            node_id=bot.node_id,
-            bot_id=bot.bot_id,
-            platform=bot.platform,
-            status=bot.status,
-            source_status=bot.source_status,
-            scheduled_join_time=bot.scheduled_join_time,
-            username=bot.username,
-            calendar_event_id=bot.calendar_event_id,
-            deduplication_key=bot.deduplication_key,
-            known_meeting=None if meetings is None or event is None else meetings.get(event),
-            meeting_known=meetings is not None,
-        )
-
-    @strawberry.field(
+    meeting: model.Meeting | Awaitable[model.Meeting | None] | None = strawberry.field(
+        resolver=_bot_meeting,
         graphql_type=Meeting | None,
         description="The Salesloft meeting on the calendar event it joins; null when there is "
         "none or Salesloft failed (then with an error).",
     )
-    def meeting(self, info: strawberry.Info) -> Meeting | Awaitable[Meeting | None] | None:
-        if self.meeting_known:  # synchronous: no awaitable per bot for graphql-core to gather
-            return None if self.known_meeting is None else Meeting.from_model(self.known_meeting)
-        return self._look_up_meeting(info)
 
-    async def _look_up_meeting(self, info: strawberry.Info) -> Meeting | None:
-        found = await resolvers.meeting_of_bot(info, self.calendar_event_id)
-        return None if found is None else Meeting.from_model(found)
+    @classmethod
+    def is_type_of(cls, obj: object, info: object) -> bool:
+        return isinstance(obj, model.ScheduledBot)
 
 
 @strawberry.federation.type(
@@ -359,12 +330,13 @@ class PageInfo:
     )
 
     @classmethod
-    def of(cls, cursors: list[str], has_next: bool, has_previous: bool) -> PageInfo:
+    def of(cls, page: core.MeetingsPage | BotsPage) -> PageInfo:
+        edges = page.edges
         return cls(
-            has_next_page=has_next,
-            has_previous_page=has_previous,
-            start_cursor=cursors[0] if cursors else None,
-            end_cursor=cursors[-1] if cursors else None,
+            has_next_page=page.has_next_page,
+            has_previous_page=page.has_previous_page,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
         )
 
 
@@ -394,25 +366,21 @@ class SourceResult:
         "UNAUTHORIZED while refused credentials cool down); null otherwise."
     )
 
-    @classmethod
-    def from_outcome(cls, outcome: core.SourceOutcome) -> SourceResult:
-        return cls(
-            source=outcome.source,
-            state=outcome.state,
-            cached=outcome.cached,
-            stale=outcome.stale,
-            latency_ms=outcome.latency_ms,
-            message=outcome.message,
-            retry_after_seconds=outcome.retry_after_seconds,
-        )
-
 
 @strawberry.type(name="MeetingEdge", description="One meeting of a page, with its cursor.")
 class MeetingEdge:
     cursor: str = strawberry.field(
         description="Opaque; pass it as `after` or `before` to page from this meeting."
     )
-    node: Meeting = strawberry.field(description="The meeting.")
+    meeting: Meeting = strawberry.field(name="node", description="The meeting.")
+
+
+def _page_info(root: core.MeetingsPage) -> PageInfo:
+    return PageInfo.of(root)
+
+
+def _total_count(root: core.MeetingsPage) -> int:
+    return root.total_count or 0  # counted whenever this field is selected
 
 
 @strawberry.type(
@@ -421,51 +389,48 @@ class MeetingEdge:
 )
 class MeetingConnection:
     edges: list[MeetingEdge] = strawberry.field(description="The page's meetings, in order.")
-    page_info: PageInfo = strawberry.field(description="Whether there is more, and cursors.")
-    sources: list[SourceResult] = strawberry.field(
-        description="Each meeting source and what it did for this page (skipped, failed, "
-        "cached): a failed source's meetings are missing, the others' are here."
+    page_info: PageInfo = strawberry.field(
+        resolver=_page_info, description="Whether there is more, and cursors."
     )
-    total_count_value: strawberry.Private[int | None]
-    total_count_exact_value: strawberry.Private[bool]
-
-    @classmethod
-    def from_page(cls, page: core.MeetingsPage) -> MeetingConnection:
-        edges = [
-            MeetingEdge(cursor=e.cursor, node=Meeting.from_model(e.meeting)) for e in page.edges
-        ]
-        return cls(
-            edges=edges,
-            page_info=PageInfo.of(
-                [e.cursor for e in edges], page.has_next_page, page.has_previous_page
-            ),
-            sources=[SourceResult.from_outcome(o) for o in page.outcomes],
-            total_count_value=page.total_count,
-            total_count_exact_value=page.total_count_exact,
-        )
-
-    @strawberry.field(
+    outcomes: list[SourceResult] = strawberry.field(
+        name="sources",
+        description="Each meeting source and what it did for this page (skipped, failed, "
+        "cached): a failed source's meetings are missing, the others' are here.",
+    )
+    total_count: int = strawberry.field(
+        resolver=_total_count,
         description=(
             "Every match after filtering, across the sources that answered: exact, unless"
             " `totalCountExact` is false (then at least this many)."
-        )
+        ),
     )
-    def total_count(self) -> int:
-        return self.total_count_value or 0
-
-    @strawberry.field(
+    total_count_exact: bool = strawberry.field(
         description=(
             "false: at least one source counted a lower bound; see its message in `sources`."
         )
     )
-    def total_count_exact(self) -> bool:
-        return self.total_count_exact_value
 
 
 @strawberry.type(name="ScheduledBotEdge", description="One bot of a page, with its cursor.")
 class ScheduledBotEdge:
     cursor: str = strawberry.field(description="Opaque; pass it as `after` to page on.")
-    node: ScheduledBot = strawberry.field(description="The bot.")
+    bot: ScheduledBot = strawberry.field(name="node", description="The bot.")
+
+
+def _bot_edges(root: resolvers.BotsAnswer) -> list[BotEdge]:
+    return root.page.edges
+
+
+def _bots_page_info(root: resolvers.BotsAnswer) -> PageInfo:
+    return PageInfo.of(root.page)
+
+
+def _bots_total_count(root: resolvers.BotsAnswer) -> int:
+    return root.page.total_count
+
+
+def _bots_outcomes(root: resolvers.BotsAnswer) -> list[core.SourceOutcome]:
+    return [root.outcome]
 
 
 @strawberry.type(
@@ -473,30 +438,23 @@ class ScheduledBotEdge:
     description="A page of MeetStream bots, earliest join first (then by `botId`).",
 )
 class ScheduledBotConnection:
-    edges: list[ScheduledBotEdge] = strawberry.field(description="The page's bots, in order.")
-    page_info: PageInfo = strawberry.field(description="Whether there is more, and cursors.")
+    edges: list[BotEdge] = strawberry.field(
+        resolver=_bot_edges,
+        graphql_type=list[ScheduledBotEdge],
+        description="The page's bots, in order.",
+    )
+    page_info: PageInfo = strawberry.field(
+        resolver=_bots_page_info, description="Whether there is more, and cursors."
+    )
     total_count: int = strawberry.field(
-        description="Every bot matching the filter (0 when MeetStream failed)."
+        resolver=_bots_total_count,
+        description="Every bot matching the filter (0 when MeetStream failed).",
     )
-    sources: list[SourceResult] = strawberry.field(
-        description="What the bot source did for this page (no bots when it failed)."
+    sources: list[core.SourceOutcome] = strawberry.field(
+        resolver=_bots_outcomes,
+        graphql_type=list[SourceResult],
+        description="What the bot source did for this page (no bots when it failed).",
     )
-
-    @classmethod
-    def from_answer(cls, answer: resolvers.BotsAnswer) -> ScheduledBotConnection:
-        page, outcome = answer.page, answer.outcome
-        edges = [
-            ScheduledBotEdge(cursor=e.cursor, node=ScheduledBot.from_model(e.bot, answer.meetings))
-            for e in page.edges
-        ]
-        return cls(
-            edges=edges,
-            page_info=PageInfo.of(
-                [e.cursor for e in edges], page.has_next_page, page.has_previous_page
-            ),
-            total_count=page.total_count,
-            sources=[SourceResult.from_outcome(outcome)],
-        )
 
 
 @strawberry.type(
@@ -516,24 +474,3 @@ class SourceHealth:
     last_error: str | None = strawberry.field(
         description="Its last failure, in words; null if none since this process started."
     )
-
-    @classmethod
-    def from_model(cls, health: core.SourceHealth) -> SourceHealth:
-        return cls(
-            source=health.source,
-            enabled=health.enabled,
-            base_url=health.base_url,
-            last_success_at=health.last_success_at,
-            last_error=health.last_error,
-        )
-
-
-def to_node(found: resolvers.Node | None) -> Meeting | Lead | ScheduledBot | None:
-    """The GraphQL type of a record found by id (`node`, `_entities`)."""
-    if isinstance(found, model.Meeting):
-        return Meeting.from_model(found)
-    if isinstance(found, model.Lead):
-        return Lead.from_model(found)
-    if isinstance(found, model.ScheduledBot):
-        return ScheduledBot.from_model(found)
-    return None

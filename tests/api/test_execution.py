@@ -23,6 +23,12 @@ class Part:
     weight: int | None = None
 
 
+def _initial(root: Item) -> str:
+    if root.size == 3:
+        raise ValueError("no initial for size 3")
+    return root.name[:1]
+
+
 @strawberry.type
 class Item:
     name: str
@@ -34,10 +40,19 @@ class Item:
     parts: list[Part] = strawberry.field(default_factory=lambda: [Part(label="p", weight=1)])
     best_part: Part | None = None
     spare_parts: list[Part | None] | None = None
+    initial: str = strawberry.field(resolver=_initial)  # a function of the parent alone
 
     @strawberry.field
     def shout(self) -> str:
         return self.name.upper()
+
+    @strawberry.field
+    def greeting(self, info: strawberry.Info) -> str:
+        return f"{info.field_name} {self.name}"
+
+    @strawberry.field
+    def repeated(self, times: int = 2) -> str:
+        return self.name * times
 
     @strawberry.field
     async def later(self) -> str:
@@ -100,6 +115,8 @@ QUERIES = [
     "{ items { ... on Item { colour } name ...F } } fragment F on Item { size maybeColour }",
     "{ strictItems { name size } }",
     "{ items { size } strictItems { size nickname } }",
+    "{ items { size shout initial } }",
+    "{ items { initial greeting repeated(times: 3) size } strictItems { initial shout } }",
 ]
 
 
@@ -128,10 +145,12 @@ async def test_errors_do_come_out() -> None:
     ]
 
 
-def test_only_attributes_without_resolvers_are_plain() -> None:
+def test_attributes_and_functions_of_the_parent_alone_are_plain() -> None:
     _, fast = schemas()
     item_type = fast._schema.get_type("Item")
     assert set(plain_fields(item_type)) == {  # type: ignore[arg-type]
+        "initial",
+        "shout",
         "name",
         "nickname",
         "colour",

@@ -27,13 +27,25 @@ from strawberry.schema.schema import validate_document
 
 
 class ValidShapes:
-    """The shapes of documents found valid, least recently used out first."""
+    """The shapes of documents found valid, least recently used out first, and the shapes
+    of the latest document texts (a repeated document is not walked again)."""
 
     def __init__(self, max_shapes: int) -> None:
         self._max_shapes = max_shapes
         self._shapes: OrderedDict[object, None] = OrderedDict()
+        self._by_text: OrderedDict[str, str | None] = OrderedDict()
         self.hits = 0
         self.validations = 0  # documents validated in full
+
+    def shape_of(self, text: str, document: DocumentNode) -> str | None:
+        """`shape(text, document)`, for a `document` parsed from `text`."""
+        if text in self._by_text:
+            self._by_text.move_to_end(text)
+            return self._by_text[text]
+        found = self._by_text[text] = shape(text, document)
+        if len(self._by_text) > self._max_shapes:
+            self._by_text.popitem(last=False)
+        return found
 
     def __contains__(self, shape: object) -> bool:
         if shape in self._shapes:
@@ -58,7 +70,7 @@ class ValidationByShape(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context, shapes = self.execution_context, VALID_SHAPES
         document, text, rules = context.graphql_document, context.query, context.validation_rules
-        found = None if document is None or text is None else shape(text, document)
+        found = None if document is None or text is None else shapes.shape_of(text, document)
         key = None if found is None else (found, context.schema._schema, rules)
         if key is not None and key in shapes:
             context.pre_execution_errors = []  # strawberry then skips its own validation

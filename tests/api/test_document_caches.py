@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from graphql import parse
 from strawberry.extensions.parser_cache import _get_parse_cache
 
 from gateway.api.schema import CACHE_SIZE
-from gateway.api.validation import VALID_SHAPES
+from gateway.api.validation import VALID_SHAPES, ValidShapes
 from tests.conftest import GraphQLClient
 
 QUERY = "query($n: Int!) { meetings(first: $n) { edges { node { id } } } }"
@@ -52,3 +53,17 @@ async def test_an_alias_that_makes_a_conflict_is_still_refused(gql: GraphQLClien
         body = await gql(document)
         assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED", document
         assert "conflict" in body["errors"][0]["message"]
+
+
+def test_a_repeated_text_keeps_its_shape() -> None:
+    shapes = ValidShapes(2)
+    text = "{ a: meetings { totalCount } }"
+    first = shapes.shape_of(text, parse(text))
+    assert first == "{ \x000: meetings { totalCount } }"
+    # The same text again: its shape is not worked out again (from this document, without
+    # aliases, it would be the text itself).
+    other = parse("{ meetings { totalCount } }")
+    assert shapes.shape_of(text, other) == first
+    shapes.shape_of("{ x }", parse("{ x }"))
+    shapes.shape_of("{ y }", parse("{ y }"))  # two newer texts: the first is forgotten
+    assert shapes.shape_of(text, other) == text

@@ -6,9 +6,12 @@ it was taken from leaves the listing (it joined, or was cancelled).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache, reduce
+from operator import attrgetter
+from typing import Any
 
 from gateway.core.paging import PageArgs, page_size
 from gateway.cursors import decode_cursor, encode_cursor, query_fingerprint
@@ -17,6 +20,7 @@ from gateway.model import BotStatus, Platform, ScheduledBot
 from gateway.query import Position
 
 _KIND = "scheduledBots"  # in the fingerprint: a meetings cursor is no bots cursor
+BotTest = Callable[[ScheduledBot], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,16 +34,50 @@ class BotFilter:
     calendar_event_id: str | None = None
 
     def matches(self, bot: ScheduledBot) -> bool:
-        join = bot.scheduled_join_time
-        return all(
-            (
-                self.statuses is None or bot.status in self.statuses,
-                self.platforms is None or bot.platform in self.platforms,
-                self.join_after is None or join >= self.join_after,
-                self.join_before is None or join < self.join_before,
-                self.calendar_event_id is None or bot.calendar_event_id == self.calendar_event_id,
-            )
-        )
+        test = self.predicate()
+        return test is None or test(bot)
+
+    def predicate(self) -> BotTest | None:
+        """The filter as one test of only the conditions set; None when none is."""
+        return _predicate(self)
+
+
+@lru_cache(maxsize=64)
+def _predicate(f: BotFilter) -> BotTest | None:
+    """Built once per filter: the same few filters come on every page."""
+    tests: list[BotTest] = []
+    if f.statuses is not None:
+        tests.append(_attribute_in("status", f.statuses))
+    if f.platforms is not None:
+        tests.append(_attribute_in("platform", f.platforms))
+    if f.join_after is not None:
+        tests.append(_joins_at_or_after(f.join_after))
+    if f.join_before is not None:
+        tests.append(_joins_before(f.join_before))
+    if f.calendar_event_id is not None:
+        tests.append(_of_event(f.calendar_event_id))
+    return reduce(_both, tests) if tests else None
+
+
+def _both(first: BotTest, second: BotTest) -> BotTest:
+    return lambda bot: first(bot) and second(bot)
+
+
+def _attribute_in(name: str, wanted: frozenset[Any]) -> BotTest:
+    value_of = attrgetter(name)
+    return lambda bot: value_of(bot) in wanted
+
+
+def _joins_at_or_after(moment: datetime) -> BotTest:
+    return lambda bot: bot.scheduled_join_time >= moment
+
+
+def _joins_before(moment: datetime) -> BotTest:
+    return lambda bot: bot.scheduled_join_time < moment
+
+
+def _of_event(event_id: str) -> BotTest:
+    return lambda bot: bot.calendar_event_id == event_id
 
 
 @dataclass(frozen=True)
@@ -62,7 +100,9 @@ def page_of_bots(
     """The page of `first` matching bots after the `after` cursor, earliest join first."""
     size, _ = page_size(PageArgs(first=first))
     fingerprint = query_fingerprint(_KIND, bot_filter)
-    matches = sorted((b for b in bots if bot_filter.matches(b)), key=_key)
+    test = bot_filter.predicate()
+    # Cheap on the bot source's listing, earliest join first already: about one pass.
+    matches = sorted(bots if test is None else filter(test, bots), key=_key)
     following = matches
     if after is not None:
         position, _ = decode_cursor(after, fingerprint, argument="after")
@@ -79,8 +119,7 @@ def page_of_bots(
     )
 
 
-def _key(bot: ScheduledBot) -> tuple[datetime, str]:
-    return bot.scheduled_join_time, bot.bot_id
+_key: Callable[[ScheduledBot], tuple[datetime, str]] = attrgetter("scheduled_join_time", "bot_id")
 
 
 def _position(bot: ScheduledBot) -> Position:

@@ -254,9 +254,9 @@ def answer_from(
     """For sources that read every candidate: filter, order, and cut at the keyset position.
     `ordered`: the candidates already come in the request's order (`OrderedViews`)."""
     ordering = request.ordering
-    matches = [m for m in candidates if request.filter.matches(m, request.now)]
+    matches = matching(candidates, request)
     if not ordered:
-        matches.sort(key=ordering.meeting_key)
+        ordering.sort(matches)
     after = request.after
     if after is None:
         return MeetingAnswer(matches, total=len(matches), has_before=False)
@@ -285,7 +285,8 @@ class OrderedViews:
             self._views.move_to_end(key)
             return found[1]
         unique = {m.source_id: m for page in pages for m in page}.values()
-        view = sorted(unique, key=ordering.meeting_key)
+        view = list(unique)
+        ordering.sort(view)
         self._views[key] = (pages, view)  # the pages are kept with it: their ids stay theirs
         self._views.move_to_end(key)
         if len(self._views) > self._max_views:
@@ -306,12 +307,14 @@ def enough_of(fetched: list[Meeting], request: MeetingRequest) -> list[Meeting] 
     ordering, after = request.ordering, request.after
     frontier = ordering.value(fetched[-1])
     vouched = [m for m in fetched if ordering.value(m) != frontier]
-    matches = sum(
-        1
-        for m in vouched
-        if (after is None or ordering.is_after(m, after)) and request.filter.matches(m, request.now)
-    )
-    return vouched if matches >= (request.need or 0) else None
+    following = vouched if after is None else [m for m in vouched if ordering.is_after(m, after)]
+    return vouched if len(matching(following, request)) >= (request.need or 0) else None
+
+
+def matching(meetings: Iterable[Meeting], request: MeetingRequest) -> list[Meeting]:
+    """The meetings that match the request's filter, in their order (a new list)."""
+    test = request.filter.predicate(request.now)
+    return list(meetings) if test is None else list(filter(test, meetings))
 
 
 def tightened(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -55,6 +55,7 @@ from gateway.sources.base import (
     SharedReads,
     answer_from,
     enough_of,
+    matching,
     tightened,
     validate,
 )
@@ -470,6 +471,11 @@ def _both_listings(params: ParamList) -> list[ParamList]:
     return [[("show_deleted", shown), *params] for shown in ("false", "true")]
 
 
+def _meetings_of(pages: Iterable[SalesloftListing], now: datetime) -> Iterator[Meeting]:
+    """The pages' meetings at `now`, each page mapped only when its kept mapping expired."""
+    return (meeting for page in pages for meeting in page.meetings(now))
+
+
 def _unique(meetings: Iterable[Meeting]) -> list[Meeting]:
     """One meeting per id: numbered pages may overlap while the upstream data changes."""
     seen: dict[str, Meeting] = {}
@@ -498,8 +504,8 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
     async def meetings(self, request: MeetingRequest) -> MeetingAnswer:
         listings = plan(request)
         if request.need is None:  # every match: every page of every listing
-            records = await self._collect_all(listings)
-            return answer_from(_unique(map_meeting(r, request.now) for r in records), request)
+            pages = await self._collect_all(listings)
+            return answer_from(_unique(_meetings_of(pages, request.now)), request)
         read = SharedReads(self._page)  # the walks' first pages are the count's too
         walking = asyncio.gather(*(self._walk(params, request, read) for params in listings))
         if request.count:
@@ -566,12 +572,12 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
             return plan.as_counted()
         pages = await asyncio.gather(*(read(params) for params in plan.reads))
         found = [m for page in pages for m in page.meetings(request.now)]
-        matching = {m.source_id for m in found if request.filter.matches(m, request.now)}
+        matches = {m.source_id for m in matching(found, request)}
         if not plan.minute:
-            return _Tally(len(plan.seen | matching), plan.seen)
+            return _Tally(len(plan.seen | matches), plan.seen)
         if any(page.paging.next_page is not None for page in pages):
             return _Tally(len(plan.seen), plan.seen, missing=None)  # a minute over a page
-        return _Tally(plan.known - (len(found) - len(matching)), plan.seen)
+        return _Tally(plan.known - (len(found) - len(matches)), plan.seen)
 
     def is_id(self, source_id: str) -> bool:
         return _RECORD_ID.fullmatch(source_id) is not None
@@ -598,8 +604,8 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
 
     async def _listed(self, params: ParamList, now: datetime) -> list[Meeting]:
         """Active and canceled meetings matching `params` (`ids[]`-like filters)."""
-        records = await self._collect_all(_both_listings(params))
-        return _unique(map_meeting(record, now) for record in records)
+        pages = await self._collect_all(_both_listings(params))
+        return _unique(_meetings_of(pages, now))
 
     @staticmethod
     def lead_key(source_id: str) -> LeadKey | None:
@@ -661,18 +667,20 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
                 break
         return newest, set()
 
-    async def _collect_all(self, listings: Sequence[ParamList]) -> list[Record]:
+    async def _collect_all(self, listings: Sequence[ParamList]) -> list[SalesloftListing]:
+        """Every page of these listings, in order: pages, not records, so that each keeps
+        its mapping for the next query that reads it."""
         walks = await asyncio.gather(*(self._collect(params) for params in listings))
-        return [record for walk in walks for record in walk]
+        return [page for walk in walks for page in walk]
 
-    async def _collect(self, params: ParamList) -> list[Record]:
+    async def _collect(self, params: ParamList) -> list[SalesloftListing]:
         """Every page of one listing: the first counts them, the rest come concurrently."""
         first = await self._page(_counted_start(params))
         paging = first.paging
         if paging.next_page is None:
-            return list(first.records)
+            return [first]
         if paging.total_pages is None:  # no counts after all: follow the links instead
-            return [*first.records, *await self._collect_from(params, paging.next_page)]
+            return [first, *await self._collect_from(params, paging.next_page)]
         if paging.total_pages > MAX_PAGES:
             raise UpstreamBadResponse(
                 Source.SALESLOFT, f"listed {paging.total_pages} pages, over the {MAX_PAGES} walked"
@@ -680,17 +688,17 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
         rest = await asyncio.gather(
             *(self._page([*params, *_paging(n)]) for n in range(2, paging.total_pages + 1))
         )
-        return [record for page in (first, *rest) for record in page.records]
+        return [first, *rest]
 
-    async def _collect_from(self, params: ParamList, page_number: int) -> list[Record]:
-        records: list[Record] = []
+    async def _collect_from(self, params: ParamList, page_number: int) -> list[SalesloftListing]:
+        pages: list[SalesloftListing] = []
         next_page: int | None = page_number
         while next_page is not None and next_page <= MAX_PAGES:
             page = await self._page([*params, *_paging(next_page)])
-            records.extend(page.records)
+            pages.append(page)
             following = page.paging.next_page
             next_page = following if following is not None and following > next_page else None
-        return records
+        return pages
 
     async def _page(self, params: Params) -> SalesloftListing:
         return await self.client.get("/meetings", params, _listing_page)
@@ -933,7 +941,7 @@ class _CountPlan:
 def _count_plan(listing: ParamList, first: SalesloftListing, request: MeetingRequest) -> _CountPlan:
     meeting_filter, now = request.filter, request.now
     meetings = first.meetings(now)
-    seen = frozenset(m.source_id for m in meetings if meeting_filter.matches(m, now))
+    seen = frozenset(m.source_id for m in matching(meetings, request))
     paging = first.paging
     total = paging.total_count
     if paging.next_page is None or not meetings:
@@ -963,7 +971,7 @@ def _summed(
         if tally.missing == 0:
             total += tally.count
             continue
-        matches = {m.source_id for m in walk.meetings if request.filter.matches(m, request.now)}
+        matches = {m.source_id for m in matching(walk.meetings, request)}
         if walk.whole:  # the page's own walk read the whole listing: its matches are all
             total += len(matches)
             continue

@@ -90,3 +90,40 @@ def test_a_cursor_of_another_filter_or_a_forged_one_is_refused() -> None:
 def test_page_sizes_out_of_range_are_refused(size: int) -> None:
     with pytest.raises(BadUserInput, match="between 1 and 100"):
         page_of_bots(BOTS, BotFilter(), size, None)
+
+
+def spec_matches(f: BotFilter, b: ScheduledBot) -> bool:
+    return all((
+        f.statuses is None or b.status in f.statuses,
+        f.platforms is None or b.platform in f.platforms,
+        f.join_after is None or b.scheduled_join_time >= f.join_after,
+        f.join_before is None or b.scheduled_join_time < f.join_before,
+        f.calendar_event_id is None or b.calendar_event_id == f.calendar_event_id,
+    ))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "bot_filter",
+    [
+        BotFilter(statuses=frozenset({BotStatus.FAILED})),
+        BotFilter(platforms=frozenset({Platform.ZOOM})),
+        BotFilter(join_after=T0 + timedelta(minutes=10)),  # inclusive
+        BotFilter(join_before=T0 + timedelta(minutes=10)),  # exclusive
+        BotFilter(calendar_event_id="event-a"),
+        BotFilter(statuses=frozenset({BotStatus.SCHEDULED}), join_after=T0, join_before=T0),
+        BotFilter(statuses=frozenset({BotStatus.SCHEDULED}), calendar_event_id="event-b"),
+    ],
+    ids=repr,
+)
+def test_the_predicate_keeps_exactly_what_the_filter_states(bot_filter: BotFilter) -> None:
+    test = bot_filter.predicate()
+    assert test is not None
+    assert [b for b in BOTS if test(b)] == [b for b in BOTS if spec_matches(bot_filter, b)]
+    assert [b for b in BOTS if bot_filter.matches(b)] == [b for b in BOTS if test(b)]
+
+
+def test_no_condition_is_no_predicate_and_a_filter_s_is_built_once() -> None:
+    assert BotFilter().predicate() is None
+    assert all(BotFilter().matches(b) for b in BOTS)
+    statuses = frozenset({BotStatus.SCHEDULED})
+    assert BotFilter(statuses=statuses).predicate() is BotFilter(statuses=statuses).predicate()

@@ -379,6 +379,22 @@ async def test_meetings_by_event(
     assert len(simulators.salesloft.requests) == 2
 
 
+async def test_a_repeated_look_up_maps_nothing_again(
+    salesloft: SalesloftSource, dataset: Dataset, simulators: Simulators
+) -> None:
+    # The pages of a cached answer keep their mapping: the same meetings come back.
+    events = [r["event_id"] for r in dataset.salesloft[:3]]
+    ids_ = [str(r["id"]) for r in dataset.salesloft[3:6]]
+    by_event = await salesloft.meetings_by_event(events, REFERENCE_NOW)
+    by_id = await salesloft.meetings_by_ids(ids_, REFERENCE_NOW)
+    assert (len(by_event), len(by_id)) == (3, 3)
+    again = await salesloft.meetings_by_event(events, REFERENCE_NOW + timedelta(seconds=1))
+    assert all(a is b for a, b in zip(again, by_event, strict=True))
+    again = await salesloft.meetings_by_ids(ids_, REFERENCE_NOW)
+    assert all(a is b for a, b in zip(again, by_id, strict=True))
+    assert len(simulators.salesloft.requests) == 4  # each listing asked once, then cached
+
+
 async def test_lead_key_and_lead(
     salesloft: SalesloftSource, dataset: Dataset, simulators: Simulators
 ) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -97,12 +96,13 @@ class NexorMeeting(WireModel):
     created_at: UtcTime
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def is_lead_id(text: str) -> bool:
-    """Nexor matches lead ids exactly as it stores them: canonical lower-case UUIDs."""
-    try:
-        return str(uuid.UUID(text)) == text
-    except ValueError:
-        return False
+    """Nexor matches lead ids exactly as it stores them: canonical lower-case UUIDs (what
+    `str(uuid.UUID(...))` writes)."""
+    return _CANONICAL_UUID.fullmatch(text) is not None
 
 
 def platform_of(url: str | None, location: LocationType | None) -> Platform | None:

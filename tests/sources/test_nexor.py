@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,7 +37,7 @@ from gateway.simulators.cluster import Simulators
 from gateway.simulators.dataset import Dataset
 from gateway.simulators.faults import Fault, FaultKind
 from gateway.sources.base import MeetingRequest
-from gateway.sources.nexor import NexorSource
+from gateway.sources.nexor import NexorSource, is_lead_id
 from tests.conftest import REFERENCE_NOW
 from tests.sources.helpers import Record, time
 from tests.sources.helpers import request as base_request
@@ -533,3 +534,25 @@ async def test_a_bad_key_is_unauthorized_and_not_echoed(
     with pytest.raises(UpstreamUnauthorized) as caught:
         await source.meetings(request([busiest(dataset)]))
     assert not secret or secret not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0f8fad5b-d9cb-469f-a165-70867728950e",
+        "0F8FAD5B-D9CB-469F-A165-70867728950E",  # Nexor stores lower case
+        "{0f8fad5b-d9cb-469f-a165-70867728950e}",
+        "urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e",
+        "0f8fad5bd9cb469fa16570867728950e",
+        "0f8fad5b-d9cb-469f-a165-70867728950e\n",
+        "0f8fad5b-d9cb-469f-a165-70867728950",
+        "0f8fad5b-d9cb-469f-a165-70867728950g",
+        "",
+    ],
+)
+def test_a_lead_id_is_a_canonical_uuid(text: str) -> None:
+    try:
+        canonical = str(uuid.UUID(text)) == text
+    except ValueError:
+        canonical = False
+    assert is_lead_id(text) is canonical

@@ -21,6 +21,7 @@ import orjson
 from cross_web import AsyncHTTPRequestAdapter
 from cross_web import HTTPException as RequestRefused
 from fastapi import FastAPI, HTTPException, Request, Response, WebSocket
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.telemetry import TelemetryConfig
 from graphql import GraphQLError
@@ -54,7 +55,6 @@ from gateway.graphql_http import (
     CORS_HEADERS,
     CORS_METHODS,
     NO_STORE,
-    Cors,
     cache_headers,
     fresh_for,
     freshness_without_upstream,
@@ -323,7 +323,7 @@ def add_middleware(
     )
     if settings.cors.allow_origins:  # outside the gate: its refusals carry CORS headers too
         app.add_middleware(
-            Cors,
+            CORSMiddleware,
             allow_origins=settings.cors.allow_origins,
             allow_methods=CORS_METHODS,
             allow_headers=CORS_HEADERS,

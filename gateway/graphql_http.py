@@ -6,9 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 from gateway.api.persisted import EXTENSION
 from gateway.config import Settings
 from gateway.model import Source
@@ -93,92 +90,3 @@ def cache_headers(seconds: float, *, credentialed: bool) -> Sequence[tuple[bytes
         return _NOT_KEPT
     scope = b"private" if credentialed else b"public"
     return ((b"cache-control", b"%s, max-age=%d" % (scope, max_age)), _VARY)
-
-
-class Cors(CORSMiddleware):
-    """Starlette's CORS middleware, configured the same way and answering preflights itself;
-    an ordinary answer gets the very headers Starlette's would give it, written into its raw
-    header list in one pass. (Starlette parses every answer's headers into `MutableHeaders`
-    to set them one by one: 5 µs a request against 2 here, where a whole-response cache hit
-    takes 10.)"""
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        allow_origins: Sequence[str],
-        allow_methods: Sequence[str],
-        allow_headers: Sequence[str],
-        allow_credentials: bool,
-    ) -> None:
-        super().__init__(
-            app,
-            allow_origins=allow_origins,
-            allow_methods=allow_methods,
-            allow_headers=allow_headers,
-            allow_credentials=allow_credentials,
-        )
-        self._simple = {
-            name.lower().encode("latin-1"): value.encode("latin-1")
-            for name, value in self.simple_headers.items()
-        }
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        origin = next((v for k, v in scope["headers"] if k == b"origin"), None)
-        if origin is not None and scope["method"] == "OPTIONS":
-            await super().__call__(scope, receive, send)  # a preflight, if Starlette says so
-            return
-        added = self._answer_headers(origin)
-
-        async def send_with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = _with_cors(message.get("headers", ()), added)
-            await send(message)
-
-        await self.app(scope, receive, send_with_cors)
-
-    def _answer_headers(self, origin: bytes | None) -> Mapping[bytes, bytes]:
-        """What an answer to `origin` gets besides `Vary: Origin` (which every answer gets):
-        the configured headers and, if the origin may read it, the origin itself."""
-        if origin is None:
-            return {}
-        explicit = (
-            self.allow_credentials
-            if self.allow_all_origins
-            else self.is_allowed_origin(origin.decode("latin-1"))
-        )
-        if not explicit:
-            return self._simple
-        return {**self._simple, b"access-control-allow-origin": origin}
-
-
-def _with_cors(
-    headers: Iterable[tuple[bytes, bytes]], added: Mapping[bytes, bytes]
-) -> list[tuple[bytes, bytes]]:
-    """`headers` with each of `added` set where it first was (its other entries dropped),
-    else at the end, and `Vary` extended by `Origin` the same way: as Starlette leaves them."""
-    result: list[tuple[bytes, bytes]] = []
-    vary: list[bytes] = []
-    vary_at = 0
-    done: set[bytes] = set()
-    for name, value in headers:
-        if name == b"vary":
-            if not vary:
-                vary_at = len(result)
-                result.append((name, value))
-            vary.append(value)
-        elif name not in added:
-            result.append((name, value))
-        elif name not in done:
-            done.add(name)
-            result.append((name, added[name]))
-    result += [(name, value) for name, value in added.items() if name not in done]
-    joined = (b"vary", b", ".join([*vary, b"Origin"]))
-    if vary:
-        result[vary_at] = joined
-    else:
-        result.append(joined)
-    return result

@@ -37,13 +37,9 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
 
 
 class JsonFormatter(logging.Formatter):
-    def __init__(self) -> None:
-        super().__init__()
-        self._second: tuple[int, str] = (-1, "")  # the last second written, as text
-
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": self._time(record.created),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -52,20 +48,6 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["traceback"] = self.formatException(record.exc_info)
         return orjson.dumps(line, default=str).decode()
-
-    def _time(self, created: float) -> str:
-        """ISO 8601 in UTC to the millisecond; the date and time of day written once a second
-        (writing them took a third of formatting a line)."""
-        second = int(created)
-        # To the microsecond first, rounded half to even, as `datetime.fromtimestamp` does.
-        microsecond = round((created - second) * 1e6)
-        if microsecond == 1_000_000:
-            second, microsecond = second + 1, 0
-        cached_second, text = self._second  # one read: another thread may replace it
-        if cached_second != second:
-            text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-            self._second = second, text
-        return f"{text}.{microsecond // 1000:03d}+00:00"
 
 
 class TextFormatter(logging.Formatter):

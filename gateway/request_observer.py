@@ -99,12 +99,7 @@ class RequestObserver:
             context = trace.get_current_span().get_span_context()
             if context.is_valid:
                 fields["trace_id"] = format(context.trace_id, "032x")
-        # Made here, not by `log.info`: it would walk the stack for the caller's file, line and
-        # function, which no formatter of ours shows (4 µs, a fifth of a logged cache hit).
-        line = log.makeRecord(
-            log.name, logging.INFO, __file__, 0, "request", (), None, extra=fields
-        )
-        log.handle(line)
+        log.info("request", extra=fields)
 
 
 def _request_id(scope: Scope) -> str:

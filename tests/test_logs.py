@@ -9,7 +9,7 @@ import json
 import logging
 import logging.config
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -128,28 +128,3 @@ def test_graphql_errors_are_logged_by_kind(caplog: pytest.LogCaptureFixture) -> 
     assert syntax_line["code"] == "GRAPHQL_PARSE_FAILED"
     assert "traceback" not in input_line
     assert "traceback" not in syntax_line
-
-
-@pytest.mark.parametrize(
-    "created",
-    [
-        1751728088.3339999,  # rounds up to the next millisecond at the microsecond
-        1751728088.9999996,  # and into the next second
-        1751728088.0000005,  # half a microsecond: to even
-        1751728088.0004995,
-        1751728089.5,
-        1e9 + 0.9999999,
-    ],
-)
-def test_a_json_time_is_the_instant_to_the_millisecond_as_datetime_writes_it(
-    created: float,
-) -> None:
-    """Each second's date and time of day are written once: the line's time is still
-    exactly what `datetime.isoformat` gives, also on its rounding edges."""
-    formatter = JsonFormatter()
-    expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
-    for instant in (created - 1, created, created):  # another second, then this one twice
-        record = logging.LogRecord("tests.logs", logging.INFO, "", 0, "at", None, None)
-        record.created = instant
-        line = json.loads(formatter.format(record))
-    assert line["time"] == expected

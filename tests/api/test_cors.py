@@ -3,19 +3,14 @@ say which origin may read them (the browser test shows what a page can then do).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 import pytest
-from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.app import create_app
 from gateway.config import AuthSettings, CorsSettings, Settings
-from gateway.graphql_http import CORS_HEADERS, CORS_METHODS, Cors
 from tests.conftest import REFERENCE_NOW
 from tests.serving import serving
 
@@ -136,84 +131,3 @@ async def test_with_client_authentication_preflights_pass_and_refusals_are_reada
         async with http.post(url + "/graphql", json=QUERY, headers=headers) as response:
             assert response.status == 200
             assert (await response.json())["data"] == {"__typename": "Query"}
-
-
-ANSWER_HEADERS = [
-    [],
-    [(b"content-type", b"application/json"), (b"vary", b"Authorization, Cookie")],
-    [(b"vary", b"Accept"), (b"cache-control", b"no-store"), (b"vary", b"Cookie")],
-    [
-        (b"access-control-allow-origin", b"*"),
-        (b"access-control-allow-credentials", b"no"),
-        (b"x-a", b"1"),
-        (b"access-control-allow-credentials", b"again"),
-    ],
-]
-REQUESTS = [
-    ("POST", []),
-    ("POST", [(b"origin", APP.encode())]),
-    ("POST", [(b"origin", OTHER.encode())]),
-    ("GET", [(b"origin", OTHER.encode()), (b"origin", APP.encode())]),  # the first counts
-    ("OPTIONS", [(b"origin", APP.encode())]),  # not a preflight: no method asked
-    ("OPTIONS", [(b"origin", APP.encode()), (b"access-control-request-method", b"POST")]),
-]
-
-
-@pytest.mark.parametrize(
-    ("origins", "credentials"), [([APP], True), ([APP], False), (["*"], True), (["*"], False)]
-)
-async def test_answers_carry_the_very_headers_starlettes_middleware_gives(
-    origins: list[str], credentials: bool
-) -> None:
-    """`Cors` writes an answer's headers in one pass: the same list, in the same order, as
-    Starlette's `CORSMiddleware` (whose preflights it keeps) leaves them."""
-    for answer_headers in ANSWER_HEADERS:
-        app = answering(answer_headers)
-        ours = Cors(
-            app,
-            allow_origins=origins,
-            allow_methods=CORS_METHODS,
-            allow_headers=CORS_HEADERS,
-            allow_credentials=credentials,
-        )
-        starlettes = CORSMiddleware(
-            app,
-            allow_origins=origins,
-            allow_methods=CORS_METHODS,
-            allow_headers=CORS_HEADERS,
-            allow_credentials=credentials,
-        )
-        for method, request_headers in REQUESTS:
-            expected = await answer(starlettes, method, request_headers)
-            assert await answer(ours, method, request_headers) == expected, (
-                method,
-                request_headers,
-                answer_headers,
-            )
-
-
-def answering(headers: list[tuple[bytes, bytes]]) -> ASGIApp:
-    """An app answering every request `{}` with `headers`."""
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": list(headers)})
-        await send({"type": "http.response.body", "body": b"{}"})
-
-    return app
-
-
-async def answer(
-    app: ASGIApp, method: str, headers: list[tuple[bytes, bytes]]
-) -> list[dict[str, Any]]:
-    """The messages `app` sends in answer to a request."""
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Message) -> None:
-        sent.append(copy.deepcopy(dict(message)))
-
-    scope = {"type": "http", "method": method, "path": "/graphql", "headers": list(headers)}
-    await app(scope, receive, send)
-    return sent

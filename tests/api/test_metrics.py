@@ -9,12 +9,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.api.usage import Operation, Outcome
+from gateway.api.usage import Operation
 from gateway.config import Settings
-from gateway.metrics import GRAPHQL_BUCKETS, Metrics
+from gateway.metrics import Metrics
 from gateway.model import Source
 from gateway.simulators.cluster import Simulators
 from gateway.simulators.faults import Fault, FaultKind
@@ -226,39 +225,3 @@ def test_apps_in_one_process_count_apart() -> None:
     assert b'gateway_upstream_requests_total{source="daily",status_class="2xx"} 0.0' in (
         second.render()
     )
-
-
-def test_graphql_requests_render_as_prometheus_clients_own_series() -> None:
-    """Counted as plain numbers, the GraphQL families read exactly as a prometheus-client
-    Counter and Histogram fed the same requests would: names, labels, buckets (a duration
-    on a bound falls in it), counts and sums, in the same order."""
-    observed: list[tuple[str | None, Outcome, float]] = [
-        ("Upcoming", "ok", 0.004),
-        (None, "refused", 0.005),  # on a bound
-        ("Upcoming", "partial", 0.3),
-        ("Upcoming", "ok", 12.0),  # past the last bound
-        (None, "refused", 0.0001),
-    ]
-    ours = Metrics([])
-    registry = CollectorRegistry()
-    requests = Counter(
-        "gateway_graphql_requests",
-        "GraphQL requests by operation name and outcome.",
-        ["operation", "outcome"],
-        registry=registry,
-    )
-    duration = Histogram(
-        "gateway_graphql_request_duration_seconds",
-        "Time from a GraphQL request's arrival to the end of its answer, by operation.",
-        ["operation"],
-        buckets=GRAPHQL_BUCKETS,
-        registry=registry,
-    )
-    for name, outcome, seconds in observed:
-        ours.graphql_request(Operation(name, outcome), seconds)
-        label = name or "anonymous"
-        requests.labels(label, outcome).inc()
-        duration.labels(label).observe(seconds)
-    graphql = b"gateway_graphql_"
-    rendered = [line for line in ours.render().splitlines() if graphql in line]
-    assert rendered == [line for line in generate_latest(registry).splitlines() if graphql in line]

@@ -163,13 +163,20 @@ async def gateway_server(env: Mapping[str, str]) -> AsyncIterator[tuple[str, int
 @asynccontextmanager
 async def minimal_process(body: bytes) -> AsyncIterator[str]:
     """`minimal_app` under the same uvicorn settings as the gateway, answering `body`."""
+    async with minimal_server(body) as (url, _):
+        yield url
+
+
+@asynccontextmanager
+async def minimal_server(body: bytes) -> AsyncIterator[tuple[str, int]]:
+    """As `minimal_process`, yielding the base URL and the server's process id."""
     with tempfile.TemporaryDirectory() as directory:
         body_file = Path(directory, "body.json")
         await asyncio.to_thread(body_file.write_bytes, body)
         async with _uvicorn(
             "benchmarks.common:minimal_app", {MINIMAL_BODY_ENV: str(body_file)}
-        ) as (url, _):
-            yield url
+        ) as served:
+            yield served
 
 
 Message = MutableMapping[str, Any]

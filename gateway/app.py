@@ -23,6 +23,7 @@ from cross_web import HTTPException as RequestRefused
 from fastapi import FastAPI, HTTPException, Request, Response, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.telemetry import TelemetryConfig
 from graphql import GraphQLError
 from opentelemetry.trace import TracerProvider
 from strawberry.fastapi import GraphQLRouter
@@ -76,6 +77,10 @@ GRAPHQL_PATH = "/graphql"
 ASSETS_PATH = "/graphiql-assets"
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # never behind authentication
 MAX_UPSTREAM_CONNECTIONS = 100
+# The gateway reports for itself (`gateway.tracing`, `gateway.metrics`, the request log):
+# FastAPI's own OpenTelemetry would only ask the global providers, on every request, whether
+# anyone listens (2 µs, a fifth of a whole-response cache hit's time in process).
+NO_NATIVE_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 EXAMPLE_QUERY = """\
 # Upcoming meetings of every source, merged and ordered by start time.
@@ -265,7 +270,13 @@ def create_app(
         gateway: Gateway = request.app.state.gateway
         return Context(gateway, now=clock() if clock else None)
 
-    app = FastAPI(title="meetings-gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="meetings-gateway",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        telemetry=NO_NATIVE_TELEMETRY,
+    )
     schema = build_schema(
         settings.limits,
         tracer_provider=tracing.provider,

@@ -36,6 +36,7 @@ log = logging.getLogger("gateway.requests")
 HEADER = b"x-request-id"
 SAFE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 UNLOGGED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # probes and scrapes
+NO_UPSTREAM = usage_extension(Usage())  # not executed (a cache hit, a refusal): all zeros
 
 
 class RequestObserver:
@@ -93,7 +94,7 @@ class RequestObserver:
             fields["outcome"] = operation.outcome
         if is_graphql:
             usage: Usage | None = scope.get(USAGE_SCOPE_KEY)
-            fields["upstream"] = usage_extension(usage or Usage())
+            fields["upstream"] = dict(NO_UPSTREAM) if usage is None else usage_extension(usage)
         if self.tracing:
             context = trace.get_current_span().get_span_context()
             if context.is_valid:

@@ -12,6 +12,7 @@ tells which; a hit's `Cache-Control` gives what remains of its freshness.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -48,9 +49,19 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_CACHEABLE_REQUEST = 64 * 1024  # bigger operations are executed, never cached
-_HIT_EXTENSIONS = json.dumps(
-    {"upstream": usage_extension(Usage()), "responseCache": {"hit": True}}, separators=(",", ":")
-).encode()
+# Request bodies whose parsing is remembered (the same few operations come again and again):
+# at most 256 of up to 16 KiB each, with their operation's canonical text: 12 MiB at worst.
+REMEMBERED_BODIES = 256
+REMEMBERED_BODY_BYTES = 16 * 1024
+# What a hit adds to its stored answer, whose closing brace it replaces.
+_HIT_TAIL = (
+    b',"extensions":'
+    + json.dumps(
+        {"upstream": usage_extension(Usage()), "responseCache": {"hit": True}},
+        separators=(",", ":"),
+    ).encode()
+    + b"}"
+)
 
 
 class WholeResponseCache:
@@ -64,35 +75,33 @@ class WholeResponseCache:
         # The deployment's own credentials are part of every key: replicas configured for
         # another tenant, sharing the same Redis, never see these answers. So is the
         # allow-list of persisted documents in force: one never answers for another.
-        self._deployment = fingerprint(*(_credential(settings, s) for s in enabled), allow_list)
+        deployment = fingerprint(*(_credential(settings, s) for s in enabled), allow_list)
+        self._key_prefix = f"{deployment}\x00".encode()
         self._default_ttl = freshness_without_upstream(settings)
         # A client's new token finds the answers its old one got (same identity).
         self._by_identity = settings.auth.enabled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not (_is_json_post(scope) and scope["path"] == self.path):
+        if not (scope["type"] == "http" and scope["path"] == self.path and _is_json_post(scope)):
             await self.app(scope, receive, send)  # GraphQL answers (or refuses) the rest
             return
         body, complete = await _read_body(receive)
-        replay = _replaying(body, complete, receive)
         store: ByteStore | None = getattr(scope["app"].state, "store", None)
         found = self._key(scope, body) if complete and store is not None else None
         if store is None or found is None:
-            await self.app(scope, replay, send)
+            await self.app(scope, _replaying(body, complete, receive), send)
             return
-        key, name = found
+        key, operation = found
         now = time.time()
         stored = _Stored.decode(await store.read(key))
         if stored is not None and stored.fresh_until > now:
-            # Not parsed here: the operation is known by the name the request gives.
-            scope[OPERATION_SCOPE_KEY] = Operation(operation_name(name), "ok")
+            scope[OPERATION_SCOPE_KEY] = operation
             credentialed = is_credentialed(scope["headers"])
             headers = cache_headers(stored.fresh_until - now, credentialed=credentialed)
-            body = stored.body[:-1] + b',"extensions":' + _HIT_EXTENSIONS + b"}"
-            await _send_json(send, body, headers)
+            await _send_json(send, b"".join((stored.body[:-1], _HIT_TAIL)), headers)
             return
         response = _Recorder(send)
-        await self.app(scope, replay, response.send)
+        await self.app(scope, _replaying(body, complete, receive), response.send)
         ttl = fresh_for(
             scope.get(USAGE_SCOPE_KEY),
             live=scope.get(LIVE_SCOPE_KEY, False),
@@ -103,34 +112,61 @@ class WholeResponseCache:
         if keep is not None:
             await store.write(key, _Stored(now + ttl, keep).encode(), ttl)
 
-    def _key(self, scope: Scope, body: bytes) -> tuple[str, object] | None:
-        """The operation's key, and the operation name the request gives."""
-        try:
-            payload = json.loads(body)
-        except (ValueError, RecursionError):
-            return None  # not for us to judge: GraphQL answers it
-        if not isinstance(payload, dict):
+    def _key(self, scope: Scope, body: bytes) -> tuple[str, Operation] | None:
+        """The operation's key, and the operation a hit tells the metrics and logs."""
+        parsed = _parsed(body)
+        if parsed is None:
             return None
-        document = payload.get("query")
-        persisted = _persisted_hash(payload.get("extensions"))
-        if isinstance(document, str) and persisted is not None:
-            return None  # registers a document (rare): GraphQL checks its hash and keeps it
-        if not isinstance(document, str):
-            if persisted is None:
-                return None
-            document = persisted
-        operation = json.dumps(
-            [document, payload.get("variables"), payload.get("operationName")],
-            sort_keys=True,
-            separators=(",", ":"),
-        )
         if self._by_identity:
             caller = scope[CLIENT_SCOPE_KEY].encode()
         else:
             caller = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
-        digest = hashlib.sha256(f"{self._deployment}\x00".encode() + caller + b"\x00")
-        digest.update(operation.encode())
-        return f"{KEY_PREFIX}response:{digest.hexdigest()}", payload.get("operationName")
+        digest = hashlib.sha256(self._key_prefix + caller + b"\x00" + parsed.operation)
+        return f"{KEY_PREFIX}response:{digest.hexdigest()}", parsed.hit
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """What the key needs of a request body: its operation (document or persisted hash,
+    variables, operation name) as canonical JSON, and the operation a hit reports."""
+
+    operation: bytes
+    hit: Operation
+
+
+def _parsed(body: bytes) -> _Parsed | None:
+    """The body's operation; None when it is not for the cache (GraphQL answers it)."""
+    if len(body) > REMEMBERED_BODY_BYTES:
+        return _parse(body)
+    return _remembered_parse(body)
+
+
+def _parse(body: bytes) -> _Parsed | None:
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        return None  # not for us to judge: GraphQL answers it
+    if not isinstance(payload, dict):
+        return None
+    document = payload.get("query")
+    persisted = _persisted_hash(payload.get("extensions"))
+    if isinstance(document, str) and persisted is not None:
+        return None  # registers a document (rare): GraphQL checks its hash and keeps it
+    if not isinstance(document, str):
+        if persisted is None:
+            return None
+        document = persisted
+    name = payload.get("operationName")
+    operation = json.dumps(
+        [document, payload.get("variables"), name], sort_keys=True, separators=(",", ":")
+    )
+    # Not parsed as GraphQL: a hit's operation is known by the name the request gives.
+    return _Parsed(operation.encode(), Operation(operation_name(name), "ok"))
+
+
+# A pure function of the body's bytes (its results are immutable): parsing the JSON and
+# writing it again in canonical form was most of a hit's own work.
+_remembered_parse = functools.lru_cache(maxsize=REMEMBERED_BODIES)(_parse)
 
 
 def _persisted_hash(extensions: Any) -> str | None:
@@ -225,16 +261,18 @@ class _Stored:
     """A kept answer and until when it is fresh (wall clock: replicas share Redis)."""
 
     fresh_until: float
-    body: bytes
+    body: bytes | memoryview  # decoded: a view into the stored bytes, not a copy
 
     def encode(self) -> bytes:
         return b"%.3f\n" % self.fresh_until + self.body
 
     @classmethod
     def decode(cls, data: bytes | None) -> _Stored | None:
-        head, newline, body = (data or b"").partition(b"\n")
+        newline = data.find(b"\n") if data else -1
+        if data is None or newline < 0 or newline == len(data) - 1:
+            return None  # absent, or not an entry of ours
         try:
-            return cls(float(head), body) if newline and body else None
+            return cls(float(data[:newline]), memoryview(data)[newline + 1 :])
         except ValueError:
             return None
 

@@ -24,6 +24,7 @@ from gateway.simulators import daily, leezy, meetstream, nexor, salesloft
 from gateway.simulators.cluster import Simulators
 from gateway.simulators.dataset import Dataset
 from gateway.simulators.faults import Fault, FaultKind
+from gateway.whole_response_cache import REMEMBERED_BODY_BYTES
 from tests.api.expected import global_id, lead_id
 from tests.api.serving import with_source
 from tests.conftest import REFERENCE_NOW, GraphQLClient
@@ -284,3 +285,28 @@ async def test_dataloaders_batch_what_a_query_asks_for(
         assert len(simulators.salesloft.requests) == 2  # five ids in one listing of each kind
         for request in simulators.salesloft.requests:
             assert sum(name == "ids[]" for name, _ in request.query) == 5
+
+
+async def test_an_operation_finds_its_answer_whatever_its_body_looks_like(
+    settings: Settings, simulators: Simulators
+) -> None:
+    """Kept by the operation, not the body's bytes: another key order or spacing finds the
+    answer, and so does a body too big to have its parsing remembered (past 16 KiB)."""
+    small = {"query": PAGE, "variables": {"first": 4}}
+    big = {"query": PAGE, "variables": {"first": 4, "unused": "x" * 20_000}}
+    bodies = [
+        json.dumps(small),
+        json.dumps({"variables": {"first": 4}, "query": PAGE}, indent=2),
+        json.dumps(big),
+        json.dumps(big),
+    ]
+    hits = []
+    async with gateway(settings) as (gql, _):
+        for body in bodies:
+            headers = {"Content-Type": "application/json"}
+            async with gql.http.post(gql.url, data=body, headers=headers) as response:
+                answer = await response.json()
+            assert answer["data"]["meetings"]["edges"], answer
+            hits.append(answer["extensions"]["responseCache"]["hit"])
+    assert len(bodies[2]) > REMEMBERED_BODY_BYTES
+    assert hits == [False, True, False, True]

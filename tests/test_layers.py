@@ -37,6 +37,7 @@ LAYERS = (
         "machinery",
         (
             "gateway.usage",
+            "gateway.concurrency",
             "gateway.cache",
             "gateway.ratelimit",
             "gateway.collector",

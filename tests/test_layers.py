@@ -37,7 +37,6 @@ LAYERS = (
         "machinery",
         (
             "gateway.usage",
-            "gateway.concurrency",
             "gateway.cache",
             "gateway.ratelimit",
             "gateway.collector",

@@ -18,7 +18,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
-from gateway.concurrency import concurrently
 from gateway.core.ids import node_id_parts, split_node_id
 from gateway.core.paging import PageArgs, page_size
 from gateway.cursors import decode_cursor, encode_cursor, query_fingerprint
@@ -124,7 +123,7 @@ class Gateway:
             count=count_total,
         )
         asked, outcomes = self._plan(meeting_filter)
-        answers = await concurrently(self._ask(source, request) for source in asked)
+        answers = await asyncio.gather(*(self._ask(source, request) for source in asked))
         outcomes += [outcome for _, outcome in answers]
         received = [answer for answer, _ in answers if answer is not None]
 
@@ -234,8 +233,8 @@ class Gateway:
             found = None if source is None else self.sources.meetings.get(source)
             if source is not None and isinstance(found, BatchLookup) and found.is_id(rest):
                 batches.setdefault(source, (found, set()))[1].add(rest)
-        answers = await concurrently(
-            self._batch(source, lookup, ids, now) for source, (lookup, ids) in batches.items()
+        answers = await asyncio.gather(
+            *(self._batch(source, lookup, ids, now) for source, (lookup, ids) in batches.items())
         )
         batched = dict(zip(batches, answers, strict=True))
 
@@ -249,7 +248,7 @@ class Gateway:
             except GatewayError as error:
                 return error
 
-        return await concurrently(one(node_id) for node_id in node_ids)
+        return list(await asyncio.gather(*(one(node_id) for node_id in node_ids)))
 
     async def _batch(
         self, source: Source, lookup: BatchLookup, ids: set[str], now: datetime
@@ -273,7 +272,7 @@ class Gateway:
         async def on_events(source: Source, lookup: EventLookup) -> list[Meeting]:
             return await self.bounded(source, lambda: lookup.meetings_by_event(event_ids, now))
 
-        found = await concurrently(on_events(source, lookup) for source, lookup in lookups)
+        found = await asyncio.gather(*(on_events(source, lookup) for source, lookup in lookups))
         return [meeting for meetings in found for meeting in meetings]
 
     async def lead(self, key: LeadKey) -> Lead | None:
@@ -290,8 +289,8 @@ class Gateway:
             found = self.sources.leads(key.source)
             if isinstance(found, LeadBatch):
                 batches.setdefault(key.source, (found, []))[1].append(key)
-        answers = await concurrently(
-            self._lead_batch(source, batch, of) for source, (batch, of) in batches.items()
+        answers = await asyncio.gather(
+            *(self._lead_batch(source, batch, of) for source, (batch, of) in batches.items())
         )
         batched = {key: lead for answer in answers for key, lead in answer.items()}
 
@@ -303,7 +302,7 @@ class Gateway:
             except GatewayError as error:
                 return error
 
-        return await concurrently(one(key) for key in keys)
+        return list(await asyncio.gather(*(one(key) for key in keys)))
 
     async def _lead_batch(
         self, source: Source, batch: LeadBatch, keys: list[LeadKey]

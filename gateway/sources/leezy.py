@@ -10,6 +10,7 @@ be widened, never narrowed.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,6 @@ from typing import Any
 
 from pydantic import Field
 
-from gateway.concurrency import concurrently
 from gateway.errors import BadUserInput
 from gateway.model import Attendee, LocationType, Meeting, MeetingStatus, Platform, Source
 from gateway.query import MeetingFilter
@@ -188,7 +188,7 @@ class LeezySource(MeetingSource):
         if self.skip_reason(meeting_filter) is not None or not statuses:
             return answer_from((), request)
         listings = [[*common_params(meeting_filter), *_status_param(s)] for s in statuses]
-        pages = await concurrently(self._list(params) for params in listings)
+        pages = await asyncio.gather(*(self._list(params) for params in listings))
         every_page = tuple(page for listing in pages for page in listing)
         key = tuple(tuple(params) for params in listings)
         ordered = self._views.ordered(key, every_page, request.ordering)
@@ -207,10 +207,10 @@ class LeezySource(MeetingSource):
         listing = tuple(params)
         known = self._totals.pop(listing, 0)
         guessed = range(PAGE_SIZE, known, PAGE_SIZE)
-        pages = await concurrently(self._page(params, offset) for offset in (0, *guessed))
+        pages = await asyncio.gather(*(self._page(params, offset) for offset in (0, *guessed)))
         total = pages[0][1]
         missing = range(max(PAGE_SIZE, known), total, PAGE_SIZE)  # grown since
-        pages += await concurrently(self._page(params, offset) for offset in missing)
+        pages += await asyncio.gather(*(self._page(params, offset) for offset in missing))
         self._totals[listing] = total
         if len(self._totals) > REMEMBERED_LISTINGS:
             del self._totals[next(iter(self._totals))]

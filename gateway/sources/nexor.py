@@ -8,12 +8,12 @@ documented. A lead's node id is its UUID, a meeting's carries its lead's:
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from gateway.concurrency import concurrently
 from gateway.config import SourceSettings
 from gateway.errors import BadUserInput
 from gateway.model import (
@@ -180,7 +180,7 @@ class NexorSource(MeetingSource, LeadSource):
             for key in meeting_filter.lead_ids or ()
             if key.source is Source.NEXOR and is_lead_id(key.source_id)
         )
-        found = await concurrently(self._lead_meetings(lead, params) for lead in lead_ids)
+        found = await asyncio.gather(*(self._lead_meetings(lead, params) for lead in lead_ids))
         return answer_from((m for meetings in found for m in meetings or ()), request)
 
     async def meeting(self, node_id: str, now: datetime) -> Meeting | None:

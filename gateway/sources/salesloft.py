@@ -28,7 +28,6 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictBool, StrictInt, StrictStr
 
-from gateway.concurrency import concurrently
 from gateway.errors import BadUserInput, UpstreamBadResponse
 from gateway.model import (
     Attendee,
@@ -508,7 +507,7 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
             pages = await self._collect_all(listings)
             return answer_from(_unique(_meetings_of(pages, request.now)), request)
         read = SharedReads(self._page)  # the walks' first pages are the count's too
-        walking = concurrently(self._walk(params, request, read) for params in listings)
+        walking = asyncio.gather(*(self._walk(params, request, read) for params in listings))
         if request.count:
             walks, tallies = await asyncio.gather(walking, self._tally(listings, request, read))
         else:
@@ -560,18 +559,18 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
     ) -> list[_Tally]:
         """Each listing's count: its first page (with Salesloft's count) in one round, then
         the pages an exact count still needs in a second, unless they exceed the budget."""
-        firsts = await concurrently(read(_counted_start(p)) for p in listings)
+        firsts = await asyncio.gather(*(read(_counted_start(p)) for p in listings))
         plans = [_count_plan(p, first, request) for p, first in zip(listings, firsts, strict=True)]
         costs = [plan.cost for plan in plans]
         if None in costs or len(listings) + sum(c or 0 for c in costs) > COUNT_REQUESTS:
             return [plan.as_counted() for plan in plans]
-        return await concurrently(self._finish(plan, request, read) for plan in plans)
+        return list(await asyncio.gather(*(self._finish(plan, request, read) for plan in plans)))
 
     async def _finish(self, plan: _CountPlan, request: MeetingRequest, read: _Read) -> _Tally:
         """A listing's exact count once the pages its plan names are read."""
         if not plan.reads:
             return plan.as_counted()
-        pages = await concurrently(read(params) for params in plan.reads)
+        pages = await asyncio.gather(*(read(params) for params in plan.reads))
         found = [m for page in pages for m in page.meetings(request.now)]
         matches = {m.source_id for m in matching(found, request)}
         if not plan.minute:
@@ -647,7 +646,7 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
                 wire = max(latest, key=lambda w: w.updated_at)
                 found[key] = Lead(key, wire.recipient_name, wire.recipient_email)
         one_by_one = [wanted[p] for p in sorted(unsure, key=int)]
-        looked_up = await concurrently(map(self.lead, one_by_one))
+        looked_up = await asyncio.gather(*map(self.lead, one_by_one))
         found.update(zip(one_by_one, looked_up, strict=True))
         return found
 
@@ -671,7 +670,7 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
     async def _collect_all(self, listings: Sequence[ParamList]) -> list[SalesloftListing]:
         """Every page of these listings, in order: pages, not records, so that each keeps
         its mapping for the next query that reads it."""
-        walks = await concurrently(self._collect(params) for params in listings)
+        walks = await asyncio.gather(*(self._collect(params) for params in listings))
         return [page for walk in walks for page in walk]
 
     async def _collect(self, params: ParamList) -> list[SalesloftListing]:
@@ -686,8 +685,8 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
             raise UpstreamBadResponse(
                 Source.SALESLOFT, f"listed {paging.total_pages} pages, over the {MAX_PAGES} walked"
             )
-        rest = await concurrently(
-            self._page([*params, *_paging(n)]) for n in range(2, paging.total_pages + 1)
+        rest = await asyncio.gather(
+            *(self._page([*params, *_paging(n)]) for n in range(2, paging.total_pages + 1))
         )
         return [first, *rest]
 

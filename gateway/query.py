@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from functools import lru_cache, reduce, total_ordering
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from gateway.model import LeadKey, Meeting, MeetingStatus, Source
 
@@ -33,6 +33,7 @@ class Direction(Enum):
 
 CASE_INSENSITIVE = {"case_insensitive": True}  # field metadata: `canonical` folds its case
 Predicate = Callable[[Meeting], bool]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,7 @@ class MeetingFilter:
         tests = _conditions(self)
         if self.upcoming is not None:
             tests = (*tests, _upcoming(now) if self.upcoming else _past(now))
-        return _all_of(tests)
+        return all_of(tests)
 
 
 @lru_cache(maxsize=256)
@@ -70,9 +71,9 @@ def _conditions(f: MeetingFilter) -> tuple[Predicate, ...]:
     once per filter, as the same filters come again and again."""
     tests: list[Predicate] = []
     if f.sources is not None:
-        tests.append(_attribute_in("source", f.sources))
+        tests.append(attribute_in("source", f.sources))
     if f.statuses is not None:
-        tests.append(_attribute_in("status", f.statuses))
+        tests.append(attribute_in("status", f.statuses))
     if f.start_after is not None:
         tests.append(_starts_at_or_after(f.start_after))
     if f.start_before is not None:
@@ -90,18 +91,20 @@ def _conditions(f: MeetingFilter) -> tuple[Predicate, ...]:
     return tuple(tests)
 
 
-def _all_of(tests: tuple[Predicate, ...]) -> Predicate | None:
+def all_of(tests: Sequence[Callable[[T], bool]]) -> Callable[[T], bool] | None:
+    """One test that all `tests` pass; None for no test (everything passes)."""
     return reduce(_both, tests) if tests else None
 
 
-def _both(first: Predicate, second: Predicate) -> Predicate:
-    # Chained pairs cost a call less per meeting than a loop or all(...) over the tests.
-    return lambda meeting: first(meeting) and second(meeting)
+def _both(first: Callable[[T], bool], second: Callable[[T], bool]) -> Callable[[T], bool]:
+    # Chained pairs cost a call less per item than a loop or all(...) over the tests.
+    return lambda item: first(item) and second(item)
 
 
-def _attribute_in(name: str, wanted: frozenset[Any]) -> Predicate:
+def attribute_in(name: str, wanted: frozenset[Any]) -> Callable[[Any], bool]:
+    """The test that an item's attribute `name` is one of `wanted`."""
     value_of = attrgetter(name)
-    return lambda meeting: value_of(meeting) in wanted
+    return lambda item: value_of(item) in wanted
 
 
 def _starts_at_or_after(moment: datetime) -> Predicate:

@@ -9,15 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache, reduce
+from functools import lru_cache
 from operator import attrgetter
-from typing import Any
 
 from gateway.core.paging import PageArgs, page_size
 from gateway.cursors import decode_cursor, encode_cursor, query_fingerprint
 from gateway.errors import BadUserInput
 from gateway.model import BotStatus, Platform, ScheduledBot
-from gateway.query import Position
+from gateway.query import Position, all_of, attribute_in
 
 _KIND = "scheduledBots"  # in the fingerprint: a meetings cursor is no bots cursor
 BotTest = Callable[[ScheduledBot], bool]
@@ -47,25 +46,16 @@ def _predicate(f: BotFilter) -> BotTest | None:
     """Built once per filter: the same few filters come on every page."""
     tests: list[BotTest] = []
     if f.statuses is not None:
-        tests.append(_attribute_in("status", f.statuses))
+        tests.append(attribute_in("status", f.statuses))
     if f.platforms is not None:
-        tests.append(_attribute_in("platform", f.platforms))
+        tests.append(attribute_in("platform", f.platforms))
     if f.join_after is not None:
         tests.append(_joins_at_or_after(f.join_after))
     if f.join_before is not None:
         tests.append(_joins_before(f.join_before))
     if f.calendar_event_id is not None:
         tests.append(_of_event(f.calendar_event_id))
-    return reduce(_both, tests) if tests else None
-
-
-def _both(first: BotTest, second: BotTest) -> BotTest:
-    return lambda bot: first(bot) and second(bot)
-
-
-def _attribute_in(name: str, wanted: frozenset[Any]) -> BotTest:
-    value_of = attrgetter(name)
-    return lambda bot: value_of(bot) in wanted
+    return all_of(tests)
 
 
 def _joins_at_or_after(moment: datetime) -> BotTest:

@@ -35,7 +35,7 @@ from gateway.cache.entries import Entry, Freshness, fingerprint, request_key
 from gateway.cache.upstream import UpstreamCache
 from gateway.config import Settings
 from gateway.simulators.cluster import running_simulators
-from gateway.sources.salesloft import SalesloftSource, _listing_page
+from gateway.sources.salesloft import SalesloftSource, listing_page
 
 KEYS = 100_000
 PAGE_SIZES = (1, 25, 100)
@@ -107,7 +107,7 @@ async def decode(body: bytes, pages: int, *, mapped: bool) -> dict[str, float]:
             # The key the client reads: its scope is the source and its credential.
             key = request_key(client._cache_scope, "/meetings", params)
             await cache.store.write(key, Entry(200, body, time.time()).encode(), keep_s)
-            listing = await client.get("/meetings", params, _listing_page)
+            listing = await client.get("/meetings", params, listing_page)
             if mapped:
                 listing.meetings(now)
             if decoded.size_bytes > decoded.max_bytes:

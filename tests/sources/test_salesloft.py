@@ -31,7 +31,7 @@ from gateway.sources.http import JsonAnswer
 from gateway.sources.salesloft import (
     COUNT_REQUESTS,
     SalesloftSource,
-    _listing_page,
+    listing_page,
     micro_z,
     to_meeting,
 )
@@ -812,7 +812,7 @@ def test_a_listing_maps_once_while_no_booked_meeting_ends(dataset: Dataset) -> N
     )  # fmt: skip
     body = {"metadata": {"paging": {"per_page": 100, "current_page": 1, "next_page": None}},
             "data": [booked]}  # fmt: skip
-    listing = _listing_page(JsonAnswer(200, body))
+    listing = listing_page(JsonAnswer(200, body))
     end = time(booked["end_time"])
     before = listing.meetings(end - timedelta(hours=1))
     assert before[0].status is S.CONFIRMED

@@ -17,7 +17,7 @@ minute for `upcoming`, is made exact from that minute's meetings.
 """
 
 from gateway.sources.salesloft.counting import COUNT_REQUESTS
-from gateway.sources.salesloft.mapping import _listing_page, to_meeting
+from gateway.sources.salesloft.mapping import listing_page, to_meeting
 from gateway.sources.salesloft.pushdown import micro_z
 from gateway.sources.salesloft.source import SalesloftSource, page_cost
 
@@ -25,7 +25,7 @@ from gateway.sources.salesloft.source import SalesloftSource, page_cost
 __all__ = [
     "COUNT_REQUESTS",
     "SalesloftSource",
-    "_listing_page",
+    "listing_page",
     "micro_z",
     "page_cost",
     "to_meeting",

@@ -76,7 +76,7 @@ def _map_all(records: Sequence[Record], now: datetime) -> _Mapped:
     )
 
 
-def _listing_page(answer: JsonAnswer) -> SalesloftListing:
+def listing_page(answer: JsonAnswer) -> SalesloftListing:
     """A listing page, every record validated now: a bad one is a bad answer, never cached."""
     page = validate(Source.SALESLOFT, SalesloftPage, answer.body)
     # Each dict made read-only once: a listing may be mapped again (a meeting ended).

@@ -9,7 +9,7 @@ from gateway.model import MeetingStatus, Source
 from gateway.query import Direction, MeetingFilter, OrderField, Ordering
 from gateway.sources.base import MeetingRequest, tightened
 from gateway.sources.salesloft.mapping import _ACTIVE_STATUSES, _MAPS_TO
-from gateway.sources.salesloft.wire import _RECORD_ID
+from gateway.sources.salesloft.wire import RECORD_ID
 
 PER_PAGE = 100
 MINUTE = timedelta(minutes=1)
@@ -81,7 +81,7 @@ def _person_ids(meeting_filter: MeetingFilter) -> list[str] | None:
     ids = {
         int(key.source_id)
         for key in meeting_filter.lead_ids
-        if key.source is Source.SALESLOFT and _RECORD_ID.fullmatch(key.source_id)
+        if key.source is Source.SALESLOFT and RECORD_ID.fullmatch(key.source_id)
     }
     return [str(person) for person in sorted(ids)]
 

@@ -34,7 +34,7 @@ from gateway.sources.salesloft.counting import (
     _Tally,
     _Walked,
 )
-from gateway.sources.salesloft.mapping import SalesloftListing, _listing_page
+from gateway.sources.salesloft.mapping import SalesloftListing, listing_page
 from gateway.sources.salesloft.pushdown import (
     _BOUNDED,
     ParamList,
@@ -43,7 +43,7 @@ from gateway.sources.salesloft.pushdown import (
     plan,
 )
 from gateway.sources.salesloft.windows import MAX_PAGES, _own_window, _resumes_safely, _start
-from gateway.sources.salesloft.wire import _RECORD_ID, SalesloftMeeting
+from gateway.sources.salesloft.wire import RECORD_ID, SalesloftMeeting
 
 LEAD_PAGES = 3  # pages of a listing read for several persons, before asking one by one
 RATE_LIMIT_RETRY_AFTER = 60  # a 429 carries no Retry-After; the budget is per minute
@@ -144,7 +144,7 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
         return _Tally(plan.known - (len(found) - len(matches)), plan.seen)
 
     def is_id(self, source_id: str) -> bool:
-        return _RECORD_ID.fullmatch(source_id) is not None
+        return RECORD_ID.fullmatch(source_id) is not None
 
     async def meeting(self, node_id: str, now: datetime) -> Meeting | None:
         if not self.is_id(node_id):
@@ -173,7 +173,7 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
 
     @staticmethod
     def lead_key(source_id: str) -> LeadKey | None:
-        if not _RECORD_ID.fullmatch(source_id):
+        if not RECORD_ID.fullmatch(source_id):
             return None
         return LeadKey(Source.SALESLOFT, source_id)
 
@@ -265,7 +265,7 @@ class SalesloftSource(MeetingSource, LeadSource, LeadBatch, BatchLookup, EventLo
         return pages
 
     async def _page(self, params: Params) -> SalesloftListing:
-        return await self.client.get("/meetings", params, _listing_page)
+        return await self.client.get("/meetings", params, listing_page)
 
 
 def page_cost(page: int) -> int:

@@ -10,10 +10,10 @@ from pydantic import Field, StrictBool, StrictInt, StrictStr
 
 from gateway.sources.wire import UtcTime, WireModel
 
-_RECORD_ID = re.compile(r"[1-9][0-9]{0,17}")  # a positive integer, canonical form
+RECORD_ID = re.compile(r"[1-9][0-9]{0,17}")  # a positive integer, canonical form
 
 
-RecordId = Annotated[StrictInt, Field(gt=0, lt=10**18)]  # what `_RECORD_ID` accepts back
+RecordId = Annotated[StrictInt, Field(gt=0, lt=10**18)]  # what `RECORD_ID` accepts back
 
 
 class SalesloftRef(WireModel):

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
 from gateway.core.gateway import BotListing, Gateway
 from gateway.errors import UpstreamError
-from gateway.model import Lead, LeadKey, Meeting
+from gateway.model import Lead, LeadKey, Meeting, ScheduledBot
 
 
 class Context(BaseContext):
@@ -59,3 +61,29 @@ class Context(BaseContext):
 class ReportedError:
     path: list[str | int]
     error: UpstreamError
+
+
+class BotView:
+    """A bot as the `ScheduledBot` type reads it: the bot's own attributes, and `meeting()`,
+    the meeting it joins, found without resolve info (so the executor completes that field
+    with the bot's others instead of handing every bot to graphql-core)."""
+
+    __slots__ = ("_context", "bot")
+
+    def __init__(self, bot: ScheduledBot, context: Context) -> None:
+        self.bot = bot
+        self._context = context
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.bot, name)
+
+    def meeting(self) -> Meeting | Awaitable[Meeting | None] | None:
+        """At once when its page looked it up, else the request's loader's future (one
+        batch for the bots that ask, the same future however often it is asked)."""
+        event = self.bot.calendar_event_id
+        if event is None:
+            return None
+        context = self._context
+        if event in context.meetings_by_event:
+            return context.meetings_by_event[event]
+        return context.meeting_by_event.load(event)

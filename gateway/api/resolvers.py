@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import strawberry
@@ -22,7 +22,7 @@ from graphql import (
 )
 
 from gateway import model
-from gateway.api.context import Context
+from gateway.api.context import BotView, Context
 from gateway.api.inputs import (
     MeetingFilterInput,
     MeetingOrderInput,
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 MAX_IDS = 100
 ENTITY_TYPES = ("Meeting", "Lead", "ScheduledBot")
-Node = model.Meeting | model.Lead | model.ScheduledBot
+Node = model.Meeting | model.Lead | BotView
 
 
 def context(info: Info) -> Context:
@@ -106,18 +106,26 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
     return await entity(info, type_name, {"id": id})
 
 
-async def scheduled_bot(info: Info, id: str) -> model.ScheduledBot | None:
+async def scheduled_bot(info: Info, id: str) -> BotView | None:
     """A bot by id; when the listing failed, this field is null with its error."""
     _, node_id = parse_global_id(id, "ScheduledBot")
     wanted = ids.bot_id(node_id)
-    listing = await context(info).bots()
+    ctx = context(info)
+    listing = await ctx.bots()
     if listing.outcome.error is not None:
         raise listing.outcome.error
-    return next((bot for bot in listing.bots if bot.bot_id == wanted), None)
+    found = next((bot for bot in listing.bots if bot.bot_id == wanted), None)
+    return None if found is None else BotView(found, ctx)
+
+
+class BotEdgeView(NamedTuple):
+    cursor: str
+    bot: BotView
 
 
 class BotsAnswer(NamedTuple):
     page: BotsPage
+    edges: list[BotEdgeView]  # the page's, its bots as GraphQL reads them
     outcome: SourceOutcome  # what the bot source did (an empty page when it failed)
 
 
@@ -129,25 +137,27 @@ async def scheduled_bots(
     bot_filter = BotFilter() if filter is None else filter.to_domain()
     listing = await _bots(info)
     page = page_of_bots(listing.bots, bot_filter, first, after)
+    ctx = context(info)
     if _selects(info, "edges.node.meeting"):
         events = sorted({e.bot.calendar_event_id for e in page.edges if e.bot.calendar_event_id})
-        ctx = context(info)
         try:
             found = await ctx.meeting_by_event.load_many(events)
         except UpstreamError:
             pass  # each bot's `meeting` then fails at its own path, as without the batch
         else:
             ctx.meetings_by_event.update(zip(events, found, strict=True))
-    return BotsAnswer(page, listing.outcome)
+    edges = [BotEdgeView(e.cursor, BotView(e.bot, ctx)) for e in page.edges]
+    return BotsAnswer(page, edges, listing.outcome)
 
 
-async def bots_of_meeting(info: Info, calendar_ids: tuple[str, ...]) -> list[model.ScheduledBot]:
+async def bots_of_meeting(info: Info, calendar_ids: tuple[str, ...]) -> list[BotView]:
     """The bots joining a meeting (naming its event by any of its ids); none, with the error
     reported, when the listing failed."""
     if not calendar_ids:
         return []
     listing = await _bots(info)
-    return [b for b in listing.bots if b.calendar_event_id in calendar_ids]
+    ctx = context(info)
+    return [BotView(b, ctx) for b in listing.bots if b.calendar_event_id in calendar_ids]
 
 
 async def _bots(info: Info) -> BotListing:
@@ -156,19 +166,6 @@ async def _bots(info: Info) -> BotListing:
     if listing.outcome.error is not None:
         ctx.report(info.path.as_list(), listing.outcome.error)
     return listing
-
-
-def meeting_of_bot(
-    info: Info, calendar_event_id: str | None
-) -> model.Meeting | Awaitable[model.Meeting | None] | None:
-    """The meeting a bot joins: at once when its page looked it up (no awaitable per bot for
-    graphql-core to gather), else looked up (batched with the other bots' by the loader)."""
-    if calendar_event_id is None:
-        return None
-    ctx = context(info)
-    if calendar_event_id in ctx.meetings_by_event:
-        return ctx.meetings_by_event[calendar_event_id]
-    return ctx.meeting_by_event.load(calendar_event_id)
 
 
 def sources(info: Info) -> list[SourceHealth]:

@@ -20,6 +20,7 @@ from strawberry.scalars import JSON
 
 from gateway import model
 from gateway.api import resolvers
+from gateway.api.context import BotView
 from gateway.api.enums import (
     AttendeeResponseStatus,
     MeetingLocationType,
@@ -38,7 +39,7 @@ from gateway.api.inputs import (
     MeetingOrderBy,
 )
 from gateway.core import gateway as core
-from gateway.core.bots import BotEdge, BotsPage
+from gateway.core.bots import BotsPage
 
 ID_DESCRIPTION = "The Globally Unique ID of this object"
 
@@ -163,7 +164,7 @@ def _raw(root: model.Meeting) -> JSON:
     return cast(JSON, dict(root.raw))  # a JSON object again (the record's view is read-only)
 
 
-async def _meeting_bots(root: model.Meeting, info: strawberry.Info) -> list[model.ScheduledBot]:
+async def _meeting_bots(root: model.Meeting, info: strawberry.Info) -> list[BotView]:
     return await resolvers.bots_of_meeting(info, root.calendar_ids)
 
 
@@ -248,7 +249,7 @@ class Meeting(Node):
         description="The upstream record as received (its shape is the vendor's): for what "
         "the normalized fields leave out.",
     )
-    bots: list[model.ScheduledBot] = strawberry.field(
+    bots: list[BotView] = strawberry.field(
         resolver=_meeting_bots,
         graphql_type=list[Annotated["ScheduledBot", strawberry.lazy("gateway.api.types")]],
         description="MeetStream bots scheduled to join it, found by its calendar event (only "
@@ -260,14 +261,12 @@ class Meeting(Node):
         return isinstance(obj, model.Meeting)
 
 
-def _bot_id(root: model.ScheduledBot) -> strawberry.ID:
-    return global_id("ScheduledBot", root.node_id)
+def _bot_id(root: BotView) -> strawberry.ID:
+    return global_id("ScheduledBot", root.bot.node_id)
 
 
-def _bot_meeting(
-    root: model.ScheduledBot, info: strawberry.Info
-) -> model.Meeting | Awaitable[model.Meeting | None] | None:
-    return resolvers.meeting_of_bot(info, root.calendar_event_id)
+def _bot_meeting(root: BotView) -> model.Meeting | Awaitable[model.Meeting | None] | None:
+    return root.meeting()
 
 
 @strawberry.federation.type(
@@ -307,7 +306,7 @@ class ScheduledBot(Node):
 
     @classmethod
     def is_type_of(cls, obj: object, info: object) -> bool:
-        return isinstance(obj, model.ScheduledBot)
+        return isinstance(obj, BotView)
 
 
 @strawberry.federation.type(
@@ -417,8 +416,8 @@ class ScheduledBotEdge:
     bot: ScheduledBot = strawberry.field(name="node", description="The bot.")
 
 
-def _bot_edges(root: resolvers.BotsAnswer) -> list[BotEdge]:
-    return root.page.edges
+def _bot_edges(root: resolvers.BotsAnswer) -> list[resolvers.BotEdgeView]:
+    return root.edges
 
 
 def _bots_page_info(root: resolvers.BotsAnswer) -> PageInfo:
@@ -438,7 +437,7 @@ def _bots_outcomes(root: resolvers.BotsAnswer) -> list[core.SourceOutcome]:
     description="A page of MeetStream bots, earliest join first (then by `botId`).",
 )
 class ScheduledBotConnection:
-    edges: list[BotEdge] = strawberry.field(
+    edges: list[resolvers.BotEdgeView] = strawberry.field(
         resolver=_bot_edges,
         graphql_type=list[ScheduledBotEdge],
         description="The page's bots, in order.",

@@ -434,6 +434,31 @@ async def test_a_bot_leads_to_the_salesloft_meeting_of_its_event(
     assert len(simulators.meetstream.requests) == 1
 
 
+async def test_bots_found_by_id_or_by_their_meeting_lead_to_it_in_one_look_up(
+    gql: GraphQLClient, simulators: Simulators, dataset: Dataset
+) -> None:
+    # Not a page of bots: nothing looked their meetings up beforehand, so the loader does,
+    # for every bot that asks, in one batch.
+    by_event = {r["event_id"]: r for r in dataset.salesloft if r["event_id"] is not None}
+    bot = next(b for b in future_bots(dataset, NOW) if b.event_id in by_event)
+    meeting_id = global_id("Meeting", f"salesloft:{by_event[bot.event_id]['id']}")
+    query = """
+    query ($bot: ID!, $meeting: ID!) {
+      node(id: $bot) { ... on ScheduledBot { botId meeting { id } } }
+      meeting(id: $meeting) { bots { botId meeting { id } } }
+    }
+    """
+    bot_id = global_id("ScheduledBot", f"meetstream:{bot.bot_id}")
+    body = await gql(query, {"bot": bot_id, "meeting": meeting_id})
+    assert "errors" not in body
+    assert body["data"]["node"] == {"botId": bot.bot_id, "meeting": {"id": meeting_id}}
+    bots = body["data"]["meeting"]["bots"]
+    assert {"botId": bot.bot_id, "meeting": {"id": meeting_id}} in bots
+    assert all(b["meeting"] == {"id": meeting_id} for b in bots)
+    by_event_requests = [r for r in simulators.salesloft.requests if "event_ids[]" in r.params]
+    assert len(by_event_requests) == 2  # the active and the canceled listing, once
+
+
 # --- sources --------------------------------------------------------------------------------------
 
 SOURCES = "{ sources { source enabled baseUrl lastSuccessAt lastError } }"

@@ -230,13 +230,8 @@ class Ordering:
         return Position(self.value(meeting), meeting.source, meeting.source_id)
 
     def value(self, meeting: Meeting) -> datetime | None:
-        match self.field:
-            case OrderField.START_TIME:
-                return meeting.start_time
-            case OrderField.CREATED_AT:
-                return meeting.created_at
-            case OrderField.UPDATED_AT:
-                return meeting.updated_at
+        value: datetime | None = getattr(meeting, _SORT_ATTRIBUTES[self.field])
+        return value
 
     def sort(self, meetings: list[Meeting]) -> None:
         """Puts `meetings` in this ordering: by `sort_key`, reversed when `reverse` (a

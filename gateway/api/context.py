@@ -26,7 +26,7 @@ class Context(BaseContext):
         self._bots: asyncio.Future[BotListing] | None = None
         self.meeting_by_event = DataLoader[str, Meeting | None](self._load_meetings_by_event)
         # What `meeting_by_event` found for a page of bots, to read without awaiting.
-        self.meetings_by_event: dict[str, Meeting | None] = {}
+        self.known_meetings: dict[str, Meeting | None] = {}
         self.lead = DataLoader[LeadKey, Lead | None](self._load_leads)
         self.meeting = DataLoader[str, Meeting | None](self._load_meetings)
 
@@ -84,6 +84,6 @@ class BotView:
         if event is None:
             return None
         context = self._context
-        if event in context.meetings_by_event:
-            return context.meetings_by_event[event]
+        if event in context.known_meetings:
+            return context.known_meetings[event]
         return context.meeting_by_event.load(event)

@@ -145,7 +145,7 @@ async def scheduled_bots(
         except UpstreamError:
             pass  # each bot's `meeting` then fails at its own path, as without the batch
         else:
-            ctx.meetings_by_event.update(zip(events, found, strict=True))
+            ctx.known_meetings.update(zip(events, found, strict=True))
     edges = [BotEdgeView(e.cursor, BotView(e.bot, ctx)) for e in page.edges]
     return BotsAnswer(page, edges, listing.outcome)
 
